@@ -1,0 +1,3 @@
+//! The `stepgate` binary: argument parsing and glue, nothing else.
+
+fn main() {}

@@ -6,10 +6,57 @@
 //! and writing a value at a reference path (for `ResultPath`). It must not
 //! know about states or format state-specific error causes: callers do that
 //! with [`Path::text`] and [`Path::normalized`].
+//!
+//! # How closely this follows AWS
+//!
+//! Step Functions hands JSONPath to the Java Jayway library (default options:
+//! no `DEFAULT_PATH_LEAF_TO_NULL`, no `REQUIRE_PROPERTIES`), after splitting
+//! off ASL's own roots: `$$` evaluates the rest (as `$...`) against the
+//! context object and `$name` against variable `name`. This module
+//! re-implements Jayway's compiler and evaluator rather than a "clean"
+//! JSONPath, because users' definitions were tested against Jayway's quirks:
+//!
+//! * Bracket names (`['a']`, `["a"]`) are taken verbatim: a backslash only
+//!   stops the next character from closing the string and is kept in the
+//!   name. The corpus case `ESCAPE_SEQUENCES_JSONPATH` shows AWS reading
+//!   `$['Test\""Name"']` as the key `Test\""Name"` (backslash included).
+//! * Dot names run to the next `.`, `[` or `(`; a space is an error; any
+//!   other character (`-`, `:`, `'`, unicode, ...) is part of the name.
+//! * `[-1]` counts from the end; an index out of range matches nothing.
+//! * Slices are `[from:to]`, `[from:]`, `[:to]` with Jayway's arithmetic
+//!   (`[-2:]` is the last two, `[1:-1]` is empty because a negative `to` is
+//!   not adjusted when `from` is given). Jayway has no step: a third
+//!   component is checked for characters but ignored (`[0:4:2]` is `[0:4]`)
+//!   and `[::2]` is an error, exactly as AWS behaves.
+//! * `['a','b']` as the last segment yields one object holding the keys that
+//!   exist (Jayway's "merge"), and counts as definite; elsewhere it fans out.
+//! * After a bracket, wildcard or name token a single trailing character is
+//!   ignored (`$.a[0]]` is `$.a[0]`): Jayway stops once one character is left.
+//! * A filter applied to an object tests the object itself; applied to an
+//!   array it tests each element. `!=` is true when the left side is missing.
+//! * Deep scan `..[0].x` / `..*.x` on an array applies `.x` to every element
+//!   (Jayway skips the token after `..` for arrays that are not the leaf).
+//!
+//! Functions: `length()`, `min()`, `max()`, `avg()`, `stddev()`, `sum()`, with
+//! no arguments, only as the last segment (Jayway also accepts arguments and
+//! tokens after a function; such paths are rejected here). The filter regex
+//! operator `=~` and the `exists`/`type`/`matches` operators are rejected.
+//!
+//! Evaluation "fails" (`None` from [`Path::select`]) exactly where Jayway
+//! throws `PathNotFoundException` or `InvalidPathException` at run time: a
+//! definite path with no result ("No results for path: ..."), a missing
+//! property or a non-object/non-array before the first indefinite token, or a
+//! filter applied to a scalar there.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt::{self, Write as _};
 
-use serde_json::Value;
+use serde_json::{Map, Number, Value};
+
+/// How deeply filters may nest (parentheses, `!`, paths inside filters).
+/// Parsing is recursive only through filters, so this bounds the stack.
+const MAX_FILTER_DEPTH: usize = 32;
 
 /// Where workflow variables (`$name`) are looked up.
 pub trait Variables {
@@ -40,7 +87,10 @@ pub struct PathEnv<'a> {
 
 impl fmt::Debug for PathEnv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PathEnv").field("input", self.input).field("context", self.context).finish()
+        f.debug_struct("PathEnv")
+            .field("input", self.input)
+            .field("context", self.context)
+            .finish()
     }
 }
 
@@ -71,16 +121,52 @@ pub struct PathError {
 pub struct SetPathError(pub String);
 
 /// A parsed ASL path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Path {
     text: String,
     root: PathRoot,
+    steps: Steps,
+}
+
+/// Two paths are equal when they select the same way: the original text
+/// (spacing, `.a` versus `['a']`) does not matter.
+impl PartialEq for Path {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root && self.steps.segs == other.steps.segs
+    }
 }
 
 impl Path {
     /// Parses a path (`$`, `$.a.b[0]`, `$$.Execution.Id`, `$var.x`, `$..a`, `$.a[*]`, filters...).
     pub fn parse(text: &str) -> Result<Path, PathError> {
-        Err(PathError { text: text.to_owned(), reason: "path parsing is being implemented".into() })
+        let err = |reason: String| PathError {
+            text: text.to_owned(),
+            reason,
+        };
+        // Jayway trims blanks around the whole path before compiling it.
+        let trimmed = text.trim_matches(' ');
+        let Some(after_dollar) = trimmed.strip_prefix('$') else {
+            return Err(err("Path must start with '$'".into()));
+        };
+        let (root, rest) = if let Some(rest) = after_dollar.strip_prefix('$') {
+            (PathRoot::Context, rest)
+        } else {
+            let name_len = variable_name_len(after_dollar);
+            if name_len > 0 {
+                (
+                    PathRoot::Variable(after_dollar[..name_len].to_owned()),
+                    &after_dollar[name_len..],
+                )
+            } else {
+                (PathRoot::Input, after_dollar)
+            }
+        };
+        let steps = Steps::compile(rest, 0).map_err(err)?;
+        Ok(Path {
+            text: text.to_owned(),
+            root,
+            steps,
+        })
     }
 
     /// The path exactly as written.
@@ -96,7 +182,15 @@ impl Path {
     /// Whether this is a Reference Path (selects at most one node: names and
     /// indices only, no wildcards, filters, slices, unions or deep scans).
     pub fn is_definite(&self) -> bool {
-        false
+        self.steps.reference
+    }
+
+    /// Whether Jayway treats the path as definite, i.e. [`Path::select`]
+    /// returns the node itself rather than an array of matches. True for
+    /// every reference path, and also for a trailing `['a','b']` merge or a
+    /// trailing function such as `.length()`.
+    pub fn is_single_valued(&self) -> bool {
+        self.steps.jayway_definite
     }
 
     /// Whether the path reads the context object.
@@ -105,30 +199,1923 @@ impl Path {
     }
 
     /// Jayway's normalized form, e.g. `$['a'][0]`, as quoted in AWS's causes
-    /// ("No results for path: $['NoSuchInputPath']").
+    /// ("No results for path: $['NoSuchInputPath']"). It is always rooted at
+    /// `$`: Jayway only ever sees the part after ASL's `$$` / `$name` root.
+    /// Filters print as `[?]`, deep scan as `..`, slices as `[1:3]`.
     pub fn normalized(&self) -> String {
-        self.text.clone()
+        let mut out = String::with_capacity(self.text.len() + 8);
+        out.push('$');
+        for seg in &self.steps.segs {
+            seg.write_normalized(&mut out);
+        }
+        out
     }
 
     /// Evaluates the path as an ASL "Path": a definite path gives the node it
     /// names (`None` when it does not exist); an indefinite path gives the
     /// array of the nodes it matches.
+    ///
+    /// `None` for an indefinite path means Jayway would have thrown (see the
+    /// module documentation), e.g. `$.missing[*]` or `$.str[1:]`.
     pub fn select(&self, env: &PathEnv<'_>) -> Option<Value> {
-        let _ = env;
-        None
+        let doc = self.document(env)?;
+        if self.steps.reference {
+            return self.steps.walk_reference(doc).cloned();
+        }
+        self.steps.select_value(doc)
+    }
+
+    /// Like [`Path::select`] for a reference path, without cloning. Returns
+    /// `None` when the node does not exist or the path is not definite.
+    pub fn select_ref<'v>(&self, env: &PathEnv<'v>) -> Option<&'v Value> {
+        if !self.steps.reference {
+            return None;
+        }
+        let doc = self.document(env)?;
+        self.steps.walk_reference(doc)
+    }
+
+    /// The document the path's segments apply to.
+    fn document<'v>(&self, env: &PathEnv<'v>) -> Option<&'v Value> {
+        match &self.root {
+            PathRoot::Input => Some(env.input),
+            PathRoot::Context => Some(env.context),
+            PathRoot::Variable(name) => {
+                let vars: &'v dyn Variables = env.variables;
+                vars.get(name)
+            }
+        }
     }
 }
 
+/// Prints a canonical form that parses back to an equal [`Path`]: names as
+/// `.name` when dot notation can carry them, otherwise `['name']`/`["name"]`.
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        match &self.root {
+            PathRoot::Input => f.write_str("$")?,
+            PathRoot::Context => f.write_str("$$")?,
+            PathRoot::Variable(name) => write!(f, "${name}")?,
+        }
+        self.steps.write_canonical(f, false)
     }
 }
 
 /// Writes `value` at the reference path `path` inside `target` (for
 /// `ResultPath`), creating intermediate objects as AWS does. `$` replaces
 /// `target` entirely.
-pub fn set_at_reference_path(target: &mut Value, path: &Path, value: Value) -> Result<(), SetPathError> {
-    let _ = (target, path, value);
-    Err(SetPathError("not implemented".into()))
+///
+/// Fails, leaving `target` untouched, when the path is not a reference path
+/// on `$`, when an existing node on the way is not an object (a name) or not
+/// an array holding that index (an index: AWS writes into existing elements
+/// but never grows arrays or creates them), or when a missing node would need
+/// to be an array. The message is AWS's cause as observed from Step
+/// Functions: `Unable to apply ReferencePath $.x to input "input1"`.
+pub fn set_at_reference_path(
+    target: &mut Value,
+    path: &Path,
+    value: Value,
+) -> Result<(), SetPathError> {
+    let applicable =
+        path.root == PathRoot::Input && path.steps.reference && can_set(target, &path.steps.segs);
+    if !applicable {
+        return Err(SetPathError(format!(
+            "Unable to apply ReferencePath {} to input {}",
+            path.text(),
+            target
+        )));
+    }
+    let Some(slot) = slot_for(target, &path.steps.segs) else {
+        // Unreachable after `can_set`; kept as an error rather than a panic.
+        return Err(SetPathError(format!(
+            "Unable to apply ReferencePath {}",
+            path.text()
+        )));
+    };
+    *slot = value;
+    Ok(())
+}
+
+/// The node `segs` names inside `target`, creating missing objects on the
+/// way (a missing last name is created as `{}`, then overwritten).
+fn slot_for<'t>(target: &'t mut Value, segs: &[Segment]) -> Option<&'t mut Value> {
+    let mut cur = target;
+    for seg in segs {
+        cur = match (seg, cur) {
+            (Segment::Name(name, _), Value::Object(map)) => map
+                .entry(name.clone())
+                .or_insert_with(|| Value::Object(Map::new())),
+            (Segment::Index(index), Value::Array(items)) => {
+                let i = effective_index(*index, items.len())?;
+                items.get_mut(i)?
+            }
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Read-only dry run of [`set_at_reference_path`], so a failure never leaves
+/// half-created intermediate objects behind.
+fn can_set(target: &Value, segs: &[Segment]) -> bool {
+    let mut cur = Some(target);
+    for seg in segs {
+        match (seg, cur) {
+            // Below a node we are about to create, only names (objects) work.
+            (Segment::Name(..), None) => {}
+            (Segment::Name(name, _), Some(Value::Object(map))) => cur = map.get(name),
+            (Segment::Index(index), Some(Value::Array(items))) => {
+                match effective_index(*index, items.len()).and_then(|i| items.get(i)) {
+                    Some(item) => cur = Some(item),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Jayway's index arithmetic: negative counts from the end.
+fn effective_index(index: i32, len: usize) -> Option<usize> {
+    if index < 0 {
+        let back = usize::try_from(index.unsigned_abs()).ok()?;
+        len.checked_sub(back)
+    } else {
+        let i = usize::try_from(index).ok()?;
+        (i < len).then_some(i)
+    }
+}
+
+/// Length of a variable name at the start of `s` (letters, digits, `_`, not
+/// starting with a digit); 0 when `s` does not start with one.
+fn variable_name_len(s: &str) -> usize {
+    let mut len = 0;
+    for (i, c) in s.char_indices() {
+        let ok = if i == 0 {
+            c.is_alphabetic() || c == '_'
+        } else {
+            c.is_alphanumeric() || c == '_'
+        };
+        if !ok {
+            break;
+        }
+        len = i + c.len_utf8();
+    }
+    len
+}
+
+// ---------------------------------------------------------------------------
+// Compiled form
+// ---------------------------------------------------------------------------
+
+/// The quote a bracket name was written with; Jayway echoes it in normalized
+/// paths (`$["a"]`). Dot notation counts as single-quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    Single,
+    Double,
+}
+
+impl Quote {
+    fn char(self) -> char {
+        match self {
+            Quote::Single => '\'',
+            Quote::Double => '"',
+        }
+    }
+}
+
+/// One Jayway path token.
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    /// `.a`, `['a']`
+    Name(String, Quote),
+    /// `['a','b']`
+    Names(Vec<String>, Quote),
+    /// `[0]`, `[-1]`
+    Index(i32),
+    /// `[0,1]`
+    Indexes(Vec<i32>),
+    /// `[1:3]`, `[1:]`, `[:3]` (at least one bound is present)
+    Slice(Option<i32>, Option<i32>),
+    /// `.*`, `[*]`
+    Wildcard,
+    /// `..` (always followed by another token)
+    Scan,
+    /// `[?(...)]`
+    Filter(Box<Filter>),
+    /// `.length()` etc. (always last)
+    Function(Function),
+}
+
+/// Supported Jayway path functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Function {
+    Length,
+    Min,
+    Max,
+    Avg,
+    Stddev,
+    Sum,
+}
+
+impl Function {
+    fn from_name(name: &str) -> Option<Function> {
+        Some(match name {
+            "length" => Function::Length,
+            "min" => Function::Min,
+            "max" => Function::Max,
+            "avg" => Function::Avg,
+            "stddev" => Function::Stddev,
+            "sum" => Function::Sum,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Function::Length => "length",
+            Function::Min => "min",
+            Function::Max => "max",
+            Function::Avg => "avg",
+            Function::Stddev => "stddev",
+            Function::Sum => "sum",
+        }
+    }
+
+    /// Jayway's result; `None` where Jayway throws (an aggregation over no
+    /// numbers).
+    fn apply(self, model: &Value) -> Option<Value> {
+        if self == Function::Length {
+            return Some(match model {
+                Value::Array(items) => Value::from(items.len()),
+                Value::Object(map) => Value::from(map.len()),
+                _ => Value::Null,
+            });
+        }
+        // Aggregations read the numbers of an array and ignore the rest.
+        let numbers: Vec<f64> = match model {
+            Value::Array(items) => items.iter().filter_map(Value::as_f64).collect(),
+            _ => Vec::new(),
+        };
+        if numbers.is_empty() {
+            return None;
+        }
+        let count = numbers.len() as f64;
+        let sum: f64 = numbers.iter().sum();
+        let result = match self {
+            Function::Min => numbers.iter().copied().fold(f64::INFINITY, f64::min),
+            Function::Max => numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Function::Avg => sum / count,
+            Function::Sum => sum,
+            Function::Stddev => {
+                let sum_sq: f64 = numbers.iter().map(|n| n * n).sum();
+                (sum_sq / count - (sum * sum) / (count * count)).sqrt()
+            }
+            Function::Length => return None,
+        };
+        Some(Value::from(result))
+    }
+}
+
+impl Segment {
+    /// Jayway's `isTokenDefinite`.
+    fn token_definite(&self, leaf: bool) -> bool {
+        match self {
+            Segment::Name(..) | Segment::Index(_) | Segment::Function(_) => true,
+            Segment::Names(..) => leaf,
+            _ => false,
+        }
+    }
+
+    fn write_normalized(&self, out: &mut String) {
+        match self {
+            Segment::Name(name, quote) => {
+                let q = quote.char();
+                let _ = write!(out, "[{q}{name}{q}]");
+            }
+            Segment::Names(names, quote) => {
+                let q = quote.char();
+                out.push('[');
+                for (i, name) in names.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "{q}{name}{q}");
+                }
+                out.push(']');
+            }
+            Segment::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+            Segment::Indexes(indexes) => {
+                out.push('[');
+                for (n, i) in indexes.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "{i}");
+                }
+                out.push(']');
+            }
+            Segment::Slice(from, to) => write_slice(out, *from, *to),
+            Segment::Wildcard => out.push_str("[*]"),
+            Segment::Scan => out.push_str(".."),
+            Segment::Filter(_) => out.push_str("[?]"),
+            Segment::Function(f) => {
+                let _ = write!(out, ".{}()", f.name());
+            }
+        }
+    }
+}
+
+fn write_slice(out: &mut impl fmt::Write, from: Option<i32>, to: Option<i32>) {
+    let _ = out.write_char('[');
+    if let Some(from) = from {
+        let _ = write!(out, "{from}");
+    }
+    let _ = out.write_char(':');
+    if let Some(to) = to {
+        let _ = write!(out, "{to}");
+    }
+    let _ = out.write_char(']');
+}
+
+/// The token list of one path plus facts computed once at parse time.
+#[derive(Debug, Clone)]
+struct Steps {
+    segs: Vec<Segment>,
+    /// `upstream_definite[i]`: every token before `i` is definite (Jayway's
+    /// `isUpstreamDefinite`), which decides whether a mismatch at `i` throws.
+    upstream_definite: Vec<bool>,
+    /// Jayway's `isDefinite`: result is one node, not a list.
+    jayway_definite: bool,
+    /// ASL Reference Path: names and single indices only.
+    reference: bool,
+}
+
+impl Steps {
+    fn compile(rest: &str, depth: usize) -> Result<Steps, String> {
+        let segs = parse_segments(rest, depth)?;
+        let mut upstream_definite = Vec::with_capacity(segs.len());
+        let mut definite = true;
+        for (i, seg) in segs.iter().enumerate() {
+            upstream_definite.push(definite);
+            definite = definite && seg.token_definite(i + 1 == segs.len());
+        }
+        let reference = segs
+            .iter()
+            .all(|s| matches!(s, Segment::Name(..) | Segment::Index(_)));
+        Ok(Steps {
+            segs,
+            upstream_definite,
+            jayway_definite: definite,
+            reference,
+        })
+    }
+
+    /// Fast path for reference paths: no allocation.
+    fn walk_reference<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        let mut cur = doc;
+        for seg in &self.segs {
+            cur = match (seg, cur) {
+                (Segment::Name(name, _), Value::Object(map)) => map.get(name.as_str())?,
+                (Segment::Index(index), Value::Array(items)) => {
+                    items.get(effective_index(*index, items.len())?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Jayway's `read` result for a (possibly indefinite) path.
+    fn select_value(&self, doc: &Value) -> Option<Value> {
+        self.select_value_in(doc, doc)
+    }
+
+    /// [`Steps::select_value`] with a separate `$` document (for paths
+    /// inside filters, where `@` is the current item).
+    fn select_value_in(&self, doc: &Value, root: &Value) -> Option<Value> {
+        // Jayway rewrites `$..x.fn()` to apply fn to the whole result list.
+        if let (Some(Segment::Scan), Some(Segment::Function(f))) =
+            (self.segs.first(), self.segs.last())
+        {
+            let inner = &self.segs[..self.segs.len() - 1];
+            let hits = self.collect(inner, doc, root).ok()?;
+            return f.apply(&Value::Array(hits));
+        }
+        match self.collect(&self.segs, doc, root) {
+            // Jayway returns the last result of a definite path, and throws
+            // "No results for path" when there is none.
+            Ok(mut hits) if self.jayway_definite => hits.pop(),
+            Ok(hits) => Some(Value::Array(hits)),
+            Err(Abort::NotFound) if !self.jayway_definite => Some(Value::Array(Vec::new())),
+            Err(_) => None,
+        }
+    }
+
+    /// Runs `segs` (a prefix of `self.segs`) and clones the matches; a
+    /// `NotFound` on an indefinite path is an empty list, as on AWS.
+    fn collect(&self, segs: &[Segment], doc: &Value, root: &Value) -> Result<Vec<Value>, Abort> {
+        let mut hits = Vec::new();
+        match run(segs, &self.upstream_definite, doc, root, false, &mut hits) {
+            Ok(()) => Ok(hits.into_iter().map(Hit::into_value).collect()),
+            Err(Abort::NotFound) if segs.len() < self.segs.len() => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_canonical(&self, f: &mut impl fmt::Write, in_filter: bool) -> fmt::Result {
+        let mut after_scan = false;
+        for seg in &self.segs {
+            match seg {
+                Segment::Name(name, Quote::Single) if dot_name_ok(name, in_filter) => {
+                    if !after_scan {
+                        f.write_char('.')?;
+                    }
+                    f.write_str(name)?;
+                }
+                Segment::Name(name, quote) => {
+                    let q = quote.char();
+                    write!(f, "[{q}{name}{q}]")?;
+                }
+                Segment::Names(names, quote) => {
+                    let q = quote.char();
+                    f.write_char('[')?;
+                    for (i, name) in names.iter().enumerate() {
+                        if i > 0 {
+                            f.write_char(',')?;
+                        }
+                        write!(f, "{q}{name}{q}")?;
+                    }
+                    f.write_char(']')?;
+                }
+                Segment::Index(i) => write!(f, "[{i}]")?,
+                Segment::Indexes(indexes) => {
+                    f.write_char('[')?;
+                    for (n, i) in indexes.iter().enumerate() {
+                        if n > 0 {
+                            f.write_char(',')?;
+                        }
+                        write!(f, "{i}")?;
+                    }
+                    f.write_char(']')?;
+                }
+                Segment::Slice(from, to) => write_slice(f, *from, *to),
+                Segment::Wildcard => f.write_str("[*]")?,
+                Segment::Scan => f.write_str("..")?,
+                Segment::Filter(filter) => {
+                    f.write_str("[?(")?;
+                    filter.write(f)?;
+                    f.write_str(")]")?;
+                }
+                Segment::Function(func) => write!(f, ".{}()", func.name())?,
+            }
+            after_scan = matches!(seg, Segment::Scan);
+        }
+        Ok(())
+    }
+}
+
+/// Whether `.name` parses back to the same name. Inside a filter, path
+/// reading also stops at operator characters, quotes and parentheses.
+fn dot_name_ok(name: &str, in_filter: bool) -> bool {
+    !name.is_empty()
+        && !name.starts_with('*')
+        && !name.contains(['.', '[', '(', ' '])
+        && (!in_filter || !name.contains(['<', '>', '=', '~', '!', ')', '\'', '"', '\\', ']']))
+}
+
+// ---------------------------------------------------------------------------
+// Path compiler (Jayway's PathCompiler, iterative)
+// ---------------------------------------------------------------------------
+
+/// Parses what follows the root (`.a[0]...`, possibly empty).
+fn parse_segments(s: &str, depth: usize) -> Result<Vec<Segment>, String> {
+    let b = s.as_bytes();
+    let mut segs = Vec::new();
+    if b.is_empty() {
+        return Ok(segs);
+    }
+    if b[0] != b'.' && b[0] != b'[' {
+        return Err("Illegal character after '$': expected '.' or '['".into());
+    }
+    if b.last() == Some(&b'.') {
+        return Err("Path must not end with a '.' or '..'".into());
+    }
+    let mut pos = 0;
+    // Jayway stops reading once only one character is left after a token
+    // (`currentIsTail`), so `$.a[0]]` is `$.a[0]`. The dot token is the only
+    // one that does not check.
+    let tail = |pos: usize| pos + 1 >= b.len();
+    while pos < b.len() {
+        match b[pos] {
+            b'.' => {
+                if b.get(pos + 1) == Some(&b'.') {
+                    segs.push(Segment::Scan);
+                    pos += 2;
+                } else {
+                    pos += 1;
+                }
+                match b.get(pos) {
+                    None => return Err("Path must not end with a '.'".into()),
+                    Some(b'.') => {
+                        return Err(format!("Character '.' on position {pos} is not valid."));
+                    }
+                    Some(_) => {}
+                }
+                continue;
+            }
+            b'[' => pos = parse_bracket(s, pos, depth, &mut segs)?,
+            b'*' => {
+                segs.push(Segment::Wildcard);
+                pos += 1;
+            }
+            _ => pos = parse_property(s, pos, &mut segs)?,
+        }
+        if tail(pos) {
+            break;
+        }
+    }
+    validate_order(&segs)?;
+    Ok(segs)
+}
+
+/// Rejects shapes this implementation does not evaluate: a function that is
+/// not last or follows `..`, and `..` at the end.
+fn validate_order(segs: &[Segment]) -> Result<(), String> {
+    for (i, seg) in segs.iter().enumerate() {
+        let next = segs.get(i + 1);
+        match seg {
+            Segment::Function(f) if next.is_some() => {
+                return Err(format!(
+                    "Function {}() must be the last segment of the path",
+                    f.name()
+                ));
+            }
+            Segment::Scan => match next {
+                None => return Err("Path must not end with '..'".into()),
+                Some(Segment::Function(_)) => return Err("A function cannot follow '..'".into()),
+                Some(Segment::Scan) => return Err("'..' cannot follow '..'".into()),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Index of the next byte at or after `from` that is not a space.
+fn next_significant(b: &[u8], from: usize) -> Option<usize> {
+    (from..b.len()).find(|&i| b[i] != b' ')
+}
+
+/// A dot-notation name or a `name()` function call starting at `pos`.
+fn parse_property(s: &str, pos: usize, segs: &mut Vec<Segment>) -> Result<usize, String> {
+    let b = s.as_bytes();
+    let start = pos;
+    let mut end = b.len();
+    let mut is_function = false;
+    for (i, &c) in b.iter().enumerate().skip(start) {
+        match c {
+            b' ' => {
+                return Err(format!(
+                    "Use bracket notion ['my prop'] if your property contains blank characters. position: {start}"
+                ));
+            }
+            b'.' | b'[' => {
+                end = i;
+                break;
+            }
+            b'(' => {
+                end = i;
+                is_function = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let name = &s[start..end];
+    if !is_function {
+        segs.push(Segment::Name(name.to_owned(), Quote::Single));
+        return Ok(end);
+    }
+    let mut open = 1usize;
+    let mut close = None;
+    for (i, &c) in b.iter().enumerate().skip(end + 1) {
+        match c {
+            b'(' => open += 1,
+            b')' => {
+                open -= 1;
+                if open == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return Err(format!(
+            "Arguments to function: '{name}' are not closed properly."
+        ));
+    };
+    if close != end + 1 {
+        return Err(format!("Arguments to function: '{name}' are not supported"));
+    }
+    let Some(f) = Function::from_name(name) else {
+        return Err(format!("Function with name: {name} does not exist."));
+    };
+    segs.push(Segment::Function(f));
+    // Jayway leaves its cursor on the ')' (then sees the tail).
+    Ok(close)
+}
+
+/// A `[...]` token starting at `pos` (which holds `[`).
+fn parse_bracket(
+    s: &str,
+    pos: usize,
+    depth: usize,
+    segs: &mut Vec<Segment>,
+) -> Result<usize, String> {
+    let b = s.as_bytes();
+    let unparsable =
+        || format!("Could not parse token starting at position {pos}. Expected ?, ', 0-9, * ");
+    let Some(first) = next_significant(b, pos + 1) else {
+        return Err(unparsable());
+    };
+    match b[first] {
+        b'\'' | b'"' => parse_bracket_names(s, pos, first, segs),
+        b'0'..=b'9' | b'-' | b':' => parse_array_token(s, pos, segs).ok_or_else(unparsable)?,
+        b'*' => match next_significant(b, first + 1) {
+            Some(close) if b[close] == b']' => {
+                segs.push(Segment::Wildcard);
+                Ok(close + 1)
+            }
+            _ => Err(format!(
+                "Expected wildcard token to end with ']' on position {}",
+                first + 1
+            )),
+        },
+        b'?' => {
+            let open = next_significant(b, first + 1)
+                .filter(|&i| b[i] == b'(')
+                .ok_or_else(|| {
+                    // `[?]` is Jayway's placeholder for a predicate passed in code.
+                    "Could not parse token: expected a filter [?(...)]".to_owned()
+                })?;
+            let close = closing_paren(b, open)?.ok_or_else(unparsable)?;
+            let end = next_significant(b, close + 1)
+                .filter(|&i| b[i] == b']')
+                .ok_or_else(unparsable)?;
+            let filter = parse_filter(&s[open..=close], depth + 1)?;
+            segs.push(Segment::Filter(Box::new(filter)));
+            Ok(end + 1)
+        }
+        _ => Err(unparsable()),
+    }
+}
+
+/// Jayway's `readBracketPropertyToken`: names are kept verbatim.
+fn parse_bracket_names(
+    s: &str,
+    pos: usize,
+    first: usize,
+    segs: &mut Vec<Segment>,
+) -> Result<usize, String> {
+    let b = s.as_bytes();
+    let delim = b[first];
+    let quote = if delim == b'"' {
+        Quote::Double
+    } else {
+        Quote::Single
+    };
+    let mut names = Vec::new();
+    let mut start = pos + 1;
+    let mut end = 0;
+    let mut in_property = false;
+    let mut in_escape = false;
+    let mut last_was_comma = false;
+    let mut i = pos + 1;
+    while i < b.len() {
+        let c = b[i];
+        if in_escape {
+            in_escape = false;
+        } else if c == b'\\' {
+            in_escape = true;
+        } else if c == b']' && !in_property {
+            if last_was_comma {
+                return Err(format!("Found empty property at index {i}"));
+            }
+            break;
+        } else if c == delim {
+            if in_property {
+                match next_significant(b, i + 1).map(|j| b[j]) {
+                    Some(b']' | b',') => {}
+                    _ => {
+                        return Err(format!(
+                            "Property must be separated by comma or Property must be terminated close square bracket at index {i}"
+                        ));
+                    }
+                }
+                end = i;
+                names.push(s[start..end].to_owned());
+                in_property = false;
+            } else {
+                start = i + 1;
+                in_property = true;
+                last_was_comma = false;
+            }
+        } else if c == b',' && !in_property {
+            if last_was_comma {
+                return Err(format!("Found empty property at index {i}"));
+            }
+            last_was_comma = true;
+        }
+        i += 1;
+    }
+    if in_property {
+        return Err(format!(
+            "Property has not been closed - missing closing {}",
+            delim as char
+        ));
+    }
+    let Some(close) = next_significant(b, end + 1).filter(|&j| b[j] == b']') else {
+        return Err("Property has not been closed - missing closing ]".into());
+    };
+    match names.len() {
+        0 => return Err("Property has not been closed - missing closing ]".into()),
+        1 => segs.push(Segment::Name(names.swap_remove(0), quote)),
+        _ => segs.push(Segment::Names(names, quote)),
+    }
+    Ok(close + 1)
+}
+
+/// Jayway's `readArrayToken`: `[1]`, `[1,2]`, `[1:2]`. `None` is "not an
+/// array token" (Jayway then reports the token as unparsable).
+fn parse_array_token(
+    s: &str,
+    pos: usize,
+    segs: &mut Vec<Segment>,
+) -> Option<Result<usize, String>> {
+    let b = s.as_bytes();
+    let close = (pos + 1..b.len()).find(|&i| b[i] == b']')?;
+    let expr = s[pos + 1..close].trim_matches(' ');
+    if !expr
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b',' | b'-' | b':' | b' '))
+    {
+        return None;
+    }
+    let parse_int = |t: &str| {
+        t.parse::<i32>()
+            .map_err(|_| format!("Failed to parse token in ArrayIndexOperation: {t}"))
+    };
+    if expr.contains(':') {
+        if expr.contains(' ') {
+            return Some(Err(format!("Failed to parse SliceOperation: {expr}")));
+        }
+        // Java's split drops trailing empty parts; only two parts are read.
+        let mut parts: Vec<&str> = expr.split(':').collect();
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+        let read = |i: usize| -> Result<Option<i32>, String> {
+            match parts.get(i) {
+                None | Some(&"") => Ok(None),
+                Some(t) => t
+                    .parse::<i32>()
+                    .map(Some)
+                    .map_err(|_| format!("Failed to parse SliceOperation: {expr}")),
+            }
+        };
+        let from = match read(0) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        let to = match read(1) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        if from.is_none() && to.is_none() {
+            return Some(Err(format!("Failed to parse SliceOperation: {expr}")));
+        }
+        segs.push(Segment::Slice(from, to));
+    } else {
+        let mut indexes = Vec::new();
+        for t in expr.split(',') {
+            match parse_int(t.trim_matches(|c: char| c.is_ascii_whitespace())) {
+                Ok(i) => indexes.push(i),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        if indexes.len() == 1 {
+            segs.push(Segment::Index(indexes[0]));
+        } else {
+            segs.push(Segment::Indexes(indexes));
+        }
+    }
+    Some(Ok(close + 1))
+}
+
+/// Index just past the quoted string starting at `open` (a `'` or `"`),
+/// honouring backslash escapes; `None` if it is not closed.
+fn skip_quoted(b: &[u8], open: usize) -> Option<usize> {
+    let q = b[open];
+    let mut i = open + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            c if c == q => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The `)` matching the `(` at `open`, skipping quoted strings.
+fn closing_paren(b: &[u8], open: usize) -> Result<Option<usize>, String> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                i = skip_quoted(b, i).ok_or_else(|| {
+                    format!(
+                        "Could not find matching close quote for {} when parsing filter",
+                        b[i] as char
+                    )
+                })?;
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(Some(i));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(None)
+}
+
+// ---------------------------------------------------------------------------
+// Filters (Jayway's FilterCompiler)
+// ---------------------------------------------------------------------------
+
+/// A filter expression inside `[?(...)]`.
+#[derive(Debug, Clone, PartialEq)]
+enum Filter {
+    Or(Vec<Filter>),
+    And(Vec<Filter>),
+    Not(Box<Filter>),
+    /// `@.a` (or `!@.a` when `should_exist` is false).
+    Exists {
+        path: Box<SubPath>,
+        should_exist: bool,
+    },
+    Compare {
+        left: Operand,
+        op: RelOp,
+        right: Operand,
+    },
+}
+
+/// A path inside a filter: `@...` (the current item) or `$...` (the document).
+#[derive(Debug, Clone)]
+struct SubPath {
+    current: bool,
+    steps: Steps,
+}
+
+impl PartialEq for SubPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.current == other.current && self.steps.segs == other.steps.segs
+    }
+}
+
+impl SubPath {
+    fn write(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        f.write_char(if self.current { '@' } else { '$' })?;
+        self.steps.write_canonical(f, true)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Path(Box<SubPath>),
+    Literal(Value),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelOp {
+    Eq,
+    Ne,
+    TypeSafeEq,
+    TypeSafeNe,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    Nin,
+    Contains,
+    All,
+    Size,
+    Empty,
+    SubsetOf,
+    AnyOf,
+    NoneOf,
+}
+
+impl RelOp {
+    fn parse(s: &str) -> Option<RelOp> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "==" => RelOp::Eq,
+            "!=" => RelOp::Ne,
+            "===" => RelOp::TypeSafeEq,
+            "!==" => RelOp::TypeSafeNe,
+            "<" => RelOp::Lt,
+            "<=" => RelOp::Le,
+            ">" => RelOp::Gt,
+            ">=" => RelOp::Ge,
+            "IN" => RelOp::In,
+            "NIN" => RelOp::Nin,
+            "CONTAINS" => RelOp::Contains,
+            "ALL" => RelOp::All,
+            "SIZE" => RelOp::Size,
+            "EMPTY" => RelOp::Empty,
+            "SUBSETOF" => RelOp::SubsetOf,
+            "ANYOF" => RelOp::AnyOf,
+            "NONEOF" => RelOp::NoneOf,
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            RelOp::Eq => "==",
+            RelOp::Ne => "!=",
+            RelOp::TypeSafeEq => "===",
+            RelOp::TypeSafeNe => "!==",
+            RelOp::Lt => "<",
+            RelOp::Le => "<=",
+            RelOp::Gt => ">",
+            RelOp::Ge => ">=",
+            RelOp::In => "in",
+            RelOp::Nin => "nin",
+            RelOp::Contains => "contains",
+            RelOp::All => "all",
+            RelOp::Size => "size",
+            RelOp::Empty => "empty",
+            RelOp::SubsetOf => "subsetof",
+            RelOp::AnyOf => "anyof",
+            RelOp::NoneOf => "noneof",
+        }
+    }
+}
+
+impl Filter {
+    fn write(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        match self {
+            Filter::Or(items) | Filter::And(items) => {
+                let sep = if matches!(self, Filter::Or(_)) {
+                    " || "
+                } else {
+                    " && "
+                };
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(sep)?;
+                    }
+                    // Parenthesize every operand so nesting survives a re-parse.
+                    f.write_char('(')?;
+                    item.write(f)?;
+                    f.write_char(')')?;
+                }
+                Ok(())
+            }
+            Filter::Not(inner) => {
+                f.write_str("!(")?;
+                inner.write(f)?;
+                f.write_char(')')
+            }
+            Filter::Exists { path, should_exist } => {
+                if !should_exist {
+                    f.write_char('!')?;
+                }
+                path.write(f)
+            }
+            Filter::Compare { left, op, right } => {
+                write_operand(f, left)?;
+                write!(f, " {} ", op.as_str())?;
+                write_operand(f, right)
+            }
+        }
+    }
+}
+
+fn write_operand(f: &mut impl fmt::Write, operand: &Operand) -> fmt::Result {
+    match operand {
+        Operand::Path(p) => p.write(f),
+        Operand::Literal(Value::String(s)) => {
+            f.write_char('\'')?;
+            for c in s.chars() {
+                match c {
+                    '\\' => f.write_str("\\\\")?,
+                    '\'' => f.write_str("\\'")?,
+                    '\n' => f.write_str("\\n")?,
+                    '\r' => f.write_str("\\r")?,
+                    '\t' => f.write_str("\\t")?,
+                    '\u{8}' => f.write_str("\\b")?,
+                    '\u{c}' => f.write_str("\\f")?,
+                    c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+                    c => f.write_char(c)?,
+                }
+            }
+            f.write_char('\'')
+        }
+        Operand::Literal(v) => write!(f, "{v}"),
+    }
+}
+
+/// Parses `(...)` (the text between `[?` and `]`, parentheses included).
+fn parse_filter(s: &str, depth: usize) -> Result<Filter, String> {
+    let mut p = FilterParser {
+        s,
+        b: s.as_bytes(),
+        pos: 0,
+        depth,
+    };
+    let expr = p.read_or()?;
+    p.skip_blanks();
+    if p.pos < p.b.len() {
+        return Err(format!(
+            "Expected end of filter expression instead of: {}",
+            &s[p.pos..]
+        ));
+    }
+    Ok(expr)
+}
+
+struct FilterParser<'s> {
+    s: &'s str,
+    b: &'s [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl FilterParser<'_> {
+    fn skip_blanks(&mut self) {
+        while self.b.get(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+    }
+
+    fn cur(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    /// Skips blanks, then consumes `token` if it is next.
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_blanks();
+        if self.s[self.pos..].starts_with(token) {
+            self.pos += token.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return Err(format!(
+                "Filter nesting deeper than {MAX_FILTER_DEPTH} levels"
+            ));
+        }
+        Ok(())
+    }
+
+    fn read_or(&mut self) -> Result<Filter, String> {
+        let mut ops = vec![self.read_and()?];
+        loop {
+            let save = self.pos;
+            if self.eat("||") {
+                ops.push(self.read_and()?);
+            } else {
+                self.pos = save;
+                break;
+            }
+        }
+        Ok(if ops.len() == 1 {
+            ops.swap_remove(0)
+        } else {
+            Filter::Or(ops)
+        })
+    }
+
+    fn read_and(&mut self) -> Result<Filter, String> {
+        let mut ops = vec![self.read_operand()?];
+        loop {
+            let save = self.pos;
+            if self.eat("&&") {
+                ops.push(self.read_operand()?);
+            } else {
+                self.pos = save;
+                break;
+            }
+        }
+        Ok(if ops.len() == 1 {
+            ops.swap_remove(0)
+        } else {
+            Filter::And(ops)
+        })
+    }
+
+    fn read_operand(&mut self) -> Result<Filter, String> {
+        self.skip_blanks();
+        let save = self.pos;
+        if self.cur() == Some(b'!') {
+            self.pos += 1;
+            self.skip_blanks();
+            // `!@.a` is a "does not exist" check, read as a value below.
+            if !matches!(self.cur(), Some(b'$' | b'@')) {
+                self.enter()?;
+                let inner = self.read_operand()?;
+                self.depth -= 1;
+                return Ok(Filter::Not(Box::new(inner)));
+            }
+            self.pos = save;
+        }
+        if self.cur() == Some(b'(') {
+            self.pos += 1;
+            self.enter()?;
+            let inner = self.read_or()?;
+            self.depth -= 1;
+            if !self.eat(")") {
+                return Err("Expected ')' in filter".into());
+            }
+            return Ok(inner);
+        }
+        self.read_expression()
+    }
+
+    fn read_expression(&mut self) -> Result<Filter, String> {
+        let left = self.read_value()?;
+        let save = self.pos;
+        let attempt = (|| {
+            let op = self.read_operator()?;
+            // A `!` before a compared path only matters for existence checks.
+            let (right, _) = self.read_value()?;
+            Ok::<_, String>((op, right))
+        })();
+        match attempt {
+            Ok((op, right)) => Ok(Filter::Compare {
+                left: left.0,
+                op,
+                right,
+            }),
+            Err(_) => {
+                self.pos = save;
+                match left {
+                    (Operand::Path(path), should_exist) => {
+                        Ok(Filter::Exists { path, should_exist })
+                    }
+                    _ => Err("Expected path node".into()),
+                }
+            }
+        }
+    }
+
+    fn read_operator(&mut self) -> Result<RelOp, String> {
+        self.skip_blanks();
+        let begin = self.pos;
+        let is_op_char = |c: u8| matches!(c, b'<' | b'>' | b'=' | b'~' | b'!');
+        match self.cur() {
+            Some(c) if is_op_char(c) => {
+                while self.cur().is_some_and(is_op_char) {
+                    self.pos += 1;
+                }
+            }
+            _ => {
+                while self.cur().is_some_and(|c| c != b' ') {
+                    self.pos += 1;
+                }
+            }
+        }
+        let text = &self.s[begin..self.pos];
+        RelOp::parse(text).ok_or_else(|| format!("Filter operator {text} is not supported!"))
+    }
+
+    /// A value: a path (with whether it should exist, for a bare `!@.a`) or
+    /// a literal.
+    fn read_value(&mut self) -> Result<(Operand, bool), String> {
+        self.skip_blanks();
+        match self.cur() {
+            Some(b'$' | b'@') => self.read_path(true),
+            Some(b'!') => {
+                self.pos += 1;
+                self.skip_blanks();
+                match self.cur() {
+                    Some(b'$' | b'@') => self.read_path(false),
+                    _ => Err("Unexpected character: !".into()),
+                }
+            }
+            _ => Ok((Operand::Literal(self.read_literal()?), true)),
+        }
+    }
+
+    fn read_path(&mut self, should_exist: bool) -> Result<(Operand, bool), String> {
+        let begin = self.pos;
+        self.pos += 1;
+        while let Some(c) = self.cur() {
+            if c == b'[' {
+                // Jayway jumps to the first ']' without looking at quotes.
+                let close = (self.pos..self.b.len())
+                    .find(|&i| self.b[i] == b']')
+                    .ok_or("Square brackets does not match in filter")?;
+                self.pos = close + 1;
+                continue;
+            }
+            let closing_function = c == b')' && self.closes_function(begin);
+            if matches!(c, b'<' | b'>' | b'=' | b'~' | b'!' | b' ')
+                || (c == b')' && !closing_function)
+            {
+                break;
+            }
+            self.pos += 1;
+        }
+        let text = &self.s[begin..self.pos];
+        self.enter()?;
+        let steps = Steps::compile(text[1..].trim_end_matches(' '), self.depth)?;
+        self.depth -= 1;
+        let path = SubPath {
+            current: text.starts_with('@'),
+            steps,
+        };
+        Ok((Operand::Path(Box::new(path)), should_exist))
+    }
+
+    /// Jayway's `currentCharIsClosingFunctionBracket`: `)` right after `(`
+    /// with a `.` earlier in the path, as in `@.a.length()`.
+    fn closes_function(&self, begin: usize) -> bool {
+        let mut i = self.pos;
+        while i > 0 && self.b[i - 1] == b' ' {
+            i -= 1;
+        }
+        if i == 0 || self.b[i - 1] != b'(' {
+            return false;
+        }
+        self.b[begin + 1..i - 1].contains(&b'.')
+    }
+
+    fn read_literal(&mut self) -> Result<Value, String> {
+        self.skip_blanks();
+        let Some(c) = self.cur() else {
+            return Err("Expected a value in filter".into());
+        };
+        match c {
+            b'\'' | b'"' => {
+                let end = skip_quoted(self.b, self.pos).ok_or_else(|| {
+                    format!(
+                        "String literal does not have matching quotes. Expected {}",
+                        c as char
+                    )
+                })?;
+                let raw = &self.s[self.pos + 1..end - 1];
+                self.pos = end;
+                Ok(Value::String(unescape(raw)?))
+            }
+            b't' | b'f' | b'n' => {
+                let rest = &self.s[self.pos..];
+                let (word, value) = if rest.starts_with("true") {
+                    ("true", Value::Bool(true))
+                } else if rest.starts_with("false") {
+                    ("false", Value::Bool(false))
+                } else if rest.starts_with("null") {
+                    ("null", Value::Null)
+                } else {
+                    return Err("Expected boolean or null literal".into());
+                };
+                self.pos += word.len();
+                Ok(value)
+            }
+            b'[' | b'{' => {
+                let end = matching_close(self.b, self.pos).ok_or("JSON literal is not closed")?;
+                let raw = &self.s[self.pos..=end];
+                self.pos = end + 1;
+                serde_json::from_str(raw).map_err(|e| format!("Invalid JSON literal {raw}: {e}"))
+            }
+            b'/' => Err("Regular expressions (=~) are not supported".into()),
+            _ => {
+                let begin = self.pos;
+                while self
+                    .cur()
+                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'e' | b'E'))
+                {
+                    self.pos += 1;
+                }
+                parse_number(&self.s[begin..self.pos])
+                    .ok_or_else(|| format!("Invalid number literal at position {begin}"))
+            }
+        }
+    }
+}
+
+/// The `]`/`}` matching the `[`/`{` at `open`, skipping quoted strings.
+fn matching_close(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                i = skip_quoted(b, i)?;
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A number as Java's `BigDecimal` reads it (`1`, `-1.5`, `1e3`, `.5`, `1.`).
+fn parse_number(s: &str) -> Option<Value> {
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(Value::from(n));
+    }
+    let f: f64 = s.parse().ok()?;
+    Number::from_f64(f).map(Value::Number)
+}
+
+/// Jayway's `Utils.unescape` for filter string literals.
+fn unescape(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    let mut pending_high: Option<u32> = None;
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            flush_surrogate(&mut out, &mut pending_high);
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            flush_surrogate(&mut out, &mut pending_high);
+            out.push('\\');
+            break;
+        };
+        let simple = match e {
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'u' => None,
+            other => Some(other),
+        };
+        if let Some(ch) = simple {
+            flush_surrogate(&mut out, &mut pending_high);
+            out.push(ch);
+            continue;
+        }
+        let hex: String = chars.by_ref().take(4).collect();
+        let unit = u32::from_str_radix(&hex, 16)
+            .ok()
+            .filter(|_| hex.len() == 4)
+            .ok_or_else(|| format!("Unable to parse unicode value: {hex}"))?;
+        // Java strings are UTF-16: join surrogate pairs, replace lone halves.
+        match (pending_high.take(), unit) {
+            (Some(high), 0xDC00..=0xDFFF) => {
+                let code = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00);
+                out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+            }
+            (prev, 0xD800..=0xDBFF) => {
+                if prev.is_some() {
+                    out.push('\u{FFFD}');
+                }
+                pending_high = Some(unit);
+            }
+            (prev, _) => {
+                if prev.is_some() {
+                    out.push('\u{FFFD}');
+                }
+                out.push(char::from_u32(unit).unwrap_or('\u{FFFD}'));
+            }
+        }
+    }
+    flush_surrogate(&mut out, &mut pending_high);
+    Ok(out)
+}
+
+fn flush_surrogate(out: &mut String, pending: &mut Option<u32>) {
+    if pending.take().is_some() {
+        out.push('\u{FFFD}');
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation (Jayway's token evaluation, with an explicit stack)
+// ---------------------------------------------------------------------------
+
+/// One match: borrowed from the document, or computed (a merge or function).
+enum Hit<'v> {
+    Ref(&'v Value),
+    Owned(Value),
+}
+
+impl Hit<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Hit::Ref(v) => v.clone(),
+            Hit::Owned(v) => v,
+        }
+    }
+}
+
+/// Jayway threw during evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Abort {
+    /// `PathNotFoundException`: AWS reports it for definite paths and
+    /// yields `[]` for indefinite ones.
+    NotFound,
+    /// Any other exception (a filter on a scalar, an aggregation over no
+    /// numbers): the path fails whatever its kind.
+    Invalid,
+}
+
+/// Evaluates `segs` against `start`, appending matches to `out` in Jayway's
+/// (depth-first) order. `root` is what `$` means inside filters;
+/// `require_properties` is Jayway's `REQUIRE_PROPERTIES` (used for filter
+/// existence checks).
+fn run<'v>(
+    segs: &[Segment],
+    upstream_definite: &[bool],
+    start: &'v Value,
+    root: &'v Value,
+    require_properties: bool,
+    out: &mut Vec<Hit<'v>>,
+) -> Result<(), Abort> {
+    // Work items: (node, index of the next segment to apply). Children are
+    // pushed in reverse so they pop in document order.
+    let mut stack: Vec<(&'v Value, usize)> = vec![(start, 0)];
+    let mut children: Vec<(&'v Value, usize)> = Vec::new();
+    while let Some((node, i)) = stack.pop() {
+        let Some(seg) = segs.get(i) else {
+            out.push(Hit::Ref(node));
+            continue;
+        };
+        let leaf = i + 1 == segs.len();
+        let definite_above = upstream_definite.get(i).copied().unwrap_or(false);
+        let next = i + 1;
+        children.clear();
+        match seg {
+            Segment::Name(name, _) => {
+                let Value::Object(map) = node else {
+                    if definite_above {
+                        return Err(Abort::NotFound);
+                    }
+                    continue;
+                };
+                match map.get(name.as_str()) {
+                    Some(child) => children.push((child, next)),
+                    None if require_properties => return Err(Abort::NotFound),
+                    // A missing non-leaf property throws while the path is
+                    // still definite; a missing leaf just matches nothing.
+                    None if !leaf && definite_above => return Err(Abort::NotFound),
+                    None => {}
+                }
+            }
+            Segment::Names(names, _) => {
+                let Value::Object(map) = node else {
+                    if definite_above {
+                        return Err(Abort::NotFound);
+                    }
+                    continue;
+                };
+                if leaf {
+                    let mut merged = Map::new();
+                    for name in names {
+                        match map.get(name.as_str()) {
+                            Some(v) => {
+                                merged.insert(name.clone(), v.clone());
+                            }
+                            None if require_properties => return Err(Abort::NotFound),
+                            None => {}
+                        }
+                    }
+                    out.push(Hit::Owned(Value::Object(merged)));
+                    continue;
+                }
+                for name in names {
+                    match map.get(name.as_str()) {
+                        Some(child) => children.push((child, next)),
+                        None if require_properties => return Err(Abort::NotFound),
+                        None => {}
+                    }
+                }
+            }
+            Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => {
+                let Value::Array(items) = node else {
+                    if definite_above {
+                        return Err(Abort::NotFound);
+                    }
+                    continue;
+                };
+                let mut take = |index: i64| {
+                    let len = items.len() as i64;
+                    let effective = if index < 0 { len + index } else { index };
+                    if let Some(item) = usize::try_from(effective).ok().and_then(|e| items.get(e)) {
+                        children.push((item, next));
+                    }
+                };
+                let len = items.len() as i64;
+                match seg {
+                    Segment::Index(index) => take(i64::from(*index)),
+                    Segment::Indexes(indexes) => {
+                        indexes.iter().for_each(|&index| take(i64::from(index)))
+                    }
+                    Segment::Slice(Some(from), None) => {
+                        let from = i64::from(*from);
+                        let from = if from < 0 { (len + from).max(0) } else { from };
+                        (from..len).for_each(&mut take);
+                    }
+                    Segment::Slice(from, Some(to)) => {
+                        let to = i64::from(*to);
+                        match from {
+                            // Jayway does not adjust a negative `to` here, and a
+                            // negative `from` walks from the end (handleArrayIndex).
+                            Some(from) => (i64::from(*from)..to.min(len)).for_each(&mut take),
+                            None => {
+                                let to = if to < 0 { len + to } else { to };
+                                (0..to.min(len)).for_each(&mut take);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Segment::Wildcard => match node {
+                Value::Object(map) => children.extend(map.values().map(|v| (v, next))),
+                Value::Array(items) => children.extend(items.iter().map(|v| (v, next))),
+                _ => {}
+            },
+            Segment::Scan => {
+                let Some(target) = segs.get(next) else {
+                    continue;
+                };
+                let target_leaf = next + 1 == segs.len();
+                scan(node, target, next, target_leaf, root, &mut children);
+            }
+            Segment::Filter(filter) => match node {
+                Value::Object(_) => {
+                    if filter.accept(node, root) {
+                        children.push((node, next));
+                    }
+                }
+                Value::Array(items) => {
+                    children.extend(
+                        items
+                            .iter()
+                            .filter(|item| filter.accept(item, root))
+                            .map(|item| (item, next)),
+                    );
+                }
+                _ => {
+                    if definite_above {
+                        return Err(Abort::Invalid);
+                    }
+                }
+            },
+            Segment::Function(f) => {
+                out.push(Hit::Owned(f.apply(node).ok_or(Abort::Invalid)?));
+                continue;
+            }
+        }
+        stack.extend(children.drain(..).rev());
+    }
+    Ok(())
+}
+
+/// Jayway's `ScanPathToken.walk`: visits every container under `node`
+/// (itself included) in pre-order and emits where evaluation continues.
+fn scan<'v>(
+    node: &'v Value,
+    target: &Segment,
+    target_index: usize,
+    target_leaf: bool,
+    root: &'v Value,
+    out: &mut Vec<(&'v Value, usize)>,
+) {
+    let matches = |model: &Value| -> bool {
+        match target {
+            Segment::Name(name, _) => model
+                .as_object()
+                .is_some_and(|m| m.contains_key(name.as_str())),
+            Segment::Names(names, _) => match model.as_object() {
+                // A fanning (non-leaf) multi-name lets the token decide.
+                Some(m) => !target_leaf || names.iter().all(|n| m.contains_key(n.as_str())),
+                None => false,
+            },
+            Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => model.is_array(),
+            Segment::Wildcard => true,
+            Segment::Filter(filter) => filter.accept(model, root),
+            _ => false,
+        }
+    };
+    let mut stack = vec![node];
+    while let Some(model) = stack.pop() {
+        match model {
+            Value::Object(map) => {
+                if matches(model) {
+                    out.push((model, target_index));
+                }
+                stack.extend(map.values().rev().filter(|v| v.is_object() || v.is_array()));
+            }
+            Value::Array(items) => {
+                if matches(model) {
+                    if target_leaf {
+                        out.push((model, target_index));
+                    } else {
+                        // Jayway applies the token *after* the target to each
+                        // element, skipping the target itself.
+                        out.extend(items.iter().map(|item| (item, target_index + 1)));
+                    }
+                }
+                stack.extend(items.iter().rev().filter(|v| v.is_object() || v.is_array()));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A filter operand after evaluation.
+enum Node<'a> {
+    Undefined,
+    Val(Cow<'a, Value>),
+}
+
+impl SubPath {
+    fn doc<'v>(&self, current: &'v Value, root: &'v Value) -> &'v Value {
+        if self.current { current } else { root }
+    }
+
+    /// Jayway's `PathNode.evaluate` for a value.
+    fn value<'v>(&self, current: &'v Value, root: &'v Value) -> Node<'v> {
+        let doc = self.doc(current, root);
+        if self.steps.reference {
+            return match self.steps.walk_reference(doc) {
+                Some(v) => Node::Val(Cow::Borrowed(v)),
+                None => Node::Undefined,
+            };
+        }
+        match self.steps.select_value_in(doc, root) {
+            Some(v) => Node::Val(Cow::Owned(v)),
+            None => Node::Undefined,
+        }
+    }
+
+    /// Jayway's existence check (evaluated with `REQUIRE_PROPERTIES`).
+    fn exists(&self, current: &Value, root: &Value) -> bool {
+        let doc = self.doc(current, root);
+        let mut hits = Vec::new();
+        match run(
+            &self.steps.segs,
+            &self.steps.upstream_definite,
+            doc,
+            root,
+            true,
+            &mut hits,
+        ) {
+            Err(_) => false,
+            Ok(()) => !(self.steps.jayway_definite && hits.is_empty()),
+        }
+    }
+}
+
+impl Filter {
+    fn accept(&self, current: &Value, root: &Value) -> bool {
+        match self {
+            Filter::Or(items) => items.iter().any(|f| f.accept(current, root)),
+            Filter::And(items) => items.iter().all(|f| f.accept(current, root)),
+            Filter::Not(inner) => !inner.accept(current, root),
+            Filter::Exists { path, should_exist } => path.exists(current, root) == *should_exist,
+            Filter::Compare { left, op, right } => {
+                let l = operand_value(left, current, root);
+                let r = operand_value(right, current, root);
+                compare(&l, *op, &r)
+            }
+        }
+    }
+}
+
+fn operand_value<'v>(operand: &'v Operand, current: &'v Value, root: &'v Value) -> Node<'v> {
+    match operand {
+        Operand::Path(p) => p.value(current, root),
+        Operand::Literal(v) => Node::Val(Cow::Borrowed(v)),
+    }
+}
+
+/// Jayway's ValueNode kinds.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Kind {
+    Undefined,
+    Number,
+    String,
+    Bool,
+    Null,
+    Json,
+}
+
+fn kind(node: &Node<'_>) -> Kind {
+    match node {
+        Node::Undefined => Kind::Undefined,
+        Node::Val(v) => match v.as_ref() {
+            Value::Number(_) => Kind::Number,
+            Value::String(_) => Kind::String,
+            Value::Bool(_) => Kind::Bool,
+            Value::Null => Kind::Null,
+            Value::Array(_) | Value::Object(_) => Kind::Json,
+        },
+    }
+}
+
+fn compare(l: &Node<'_>, op: RelOp, r: &Node<'_>) -> bool {
+    let (lv, rv) = match (l, r) {
+        (Node::Val(a), Node::Val(b)) => (Some(a.as_ref()), Some(b.as_ref())),
+        (Node::Val(a), Node::Undefined) => (Some(a.as_ref()), None),
+        (Node::Undefined, Node::Val(b)) => (None, Some(b.as_ref())),
+        (Node::Undefined, Node::Undefined) => (None, None),
+    };
+    match op {
+        RelOp::Eq => node_equals(lv, rv),
+        RelOp::Ne => !node_equals(lv, rv),
+        RelOp::TypeSafeEq => kind(l) == kind(r) && node_equals(lv, rv),
+        RelOp::TypeSafeNe => !(kind(l) == kind(r) && node_equals(lv, rv)),
+        RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge => {
+            let ord = match (lv, rv) {
+                (Some(Value::Number(a)), Some(Value::Number(b))) => number_cmp(a, b),
+                (Some(Value::String(a)), Some(Value::String(b))) => {
+                    Some(a.encode_utf16().cmp(b.encode_utf16()))
+                }
+                _ => None,
+            };
+            match ord {
+                Some(o) => match op {
+                    RelOp::Lt => o == Ordering::Less,
+                    RelOp::Le => o != Ordering::Greater,
+                    RelOp::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                },
+                None => false,
+            }
+        }
+        RelOp::In => {
+            matches!(rv, Some(Value::Array(items)) if items.iter().any(|e| node_equals(lv, Some(e))))
+        }
+        RelOp::Nin => {
+            !matches!(rv, Some(Value::Array(items)) if items.iter().any(|e| node_equals(lv, Some(e))))
+        }
+        RelOp::Contains => match (lv, rv) {
+            (Some(Value::String(a)), Some(Value::String(b))) => a.contains(b.as_str()),
+            (Some(Value::Array(items)), _) => items.iter().any(|e| node_equals(Some(e), rv)),
+            _ => false,
+        },
+        RelOp::All => match (lv, rv) {
+            (Some(Value::Array(left)), Some(Value::Array(right))) => right
+                .iter()
+                .all(|r| left.iter().any(|l| node_equals(Some(l), Some(r)))),
+            _ => false,
+        },
+        RelOp::SubsetOf | RelOp::AnyOf | RelOp::NoneOf => match (lv, rv) {
+            (Some(Value::Array(left)), Some(Value::Array(right))) => {
+                let contained = |l: &Value| right.iter().any(|r| node_equals(Some(l), Some(r)));
+                match op {
+                    RelOp::SubsetOf => left.iter().all(contained),
+                    RelOp::AnyOf => left.iter().any(contained),
+                    _ => !left.iter().any(contained),
+                }
+            }
+            _ => false,
+        },
+        RelOp::Size => {
+            let Some(Value::Number(n)) = rv else {
+                return false;
+            };
+            // Java's `intValue()` truncates.
+            let Some(expected) = n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)) else {
+                return false;
+            };
+            match lv {
+                Some(Value::String(s)) => s.encode_utf16().count() as i64 == expected,
+                Some(Value::Array(items)) => items.len() as i64 == expected,
+                Some(Value::Object(_)) => expected == -1,
+                _ => false,
+            }
+        }
+        RelOp::Empty => {
+            let Some(Value::Bool(want)) = rv else {
+                return false;
+            };
+            match lv {
+                Some(Value::String(s)) => s.is_empty() == *want,
+                Some(Value::Array(items)) => items.is_empty() == *want,
+                Some(Value::Object(map)) => map.is_empty() == *want,
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Jayway's `ValueNode.equals` (left-biased: a number equals a numeric
+/// string; a string equals a number printed the same way).
+fn node_equals(l: Option<&Value>, r: Option<&Value>) -> bool {
+    let (Some(l), Some(r)) = (l, r) else {
+        return false;
+    };
+    match (l, r) {
+        (Value::Number(a), Value::Number(b)) => number_cmp(a, b) == Some(Ordering::Equal),
+        (Value::Number(a), Value::String(b)) => {
+            parse_decimal(b).is_some_and(|b| number_cmp(a, &b) == Some(Ordering::Equal))
+        }
+        (Value::String(a), Value::String(b)) => a == b,
+        (Value::String(a), Value::Number(b)) => *a == b.to_string(),
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Null, Value::Null) => true,
+        (Value::Array(_) | Value::Object(_), Value::Array(_) | Value::Object(_)) => l == r,
+        _ => false,
+    }
+}
+
+fn parse_decimal(s: &str) -> Option<Number> {
+    match parse_number(s)? {
+        Value::Number(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// Numeric comparison, exact for integers.
+fn number_cmp(a: &Number, b: &Number) -> Option<Ordering> {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return Some(x.cmp(&y));
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return Some(x.cmp(&y));
+    }
+    a.as_f64()?.partial_cmp(&b.as_f64()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Vars(Map<String, Value>);
+
+    impl Variables for Vars {
+        fn get(&self, name: &str) -> Option<&Value> {
+            self.0.get(name)
+        }
+    }
+
+    fn sel(path: &str, input: &Value) -> Option<Value> {
+        let p = Path::parse(path).unwrap_or_else(|e| panic!("{e}"));
+        let env = PathEnv {
+            input,
+            context: &Value::Null,
+            variables: &NoVariables,
+        };
+        p.select(&env)
+    }
+
+    #[test]
+    fn simple_paths() {
+        let doc = json!({"a": {"b": [10, 20, 30]}, "x-y": 1});
+        assert_eq!(sel("$", &doc), Some(doc.clone()));
+        assert_eq!(sel("$.a.b[0]", &doc), Some(json!(10)));
+        assert_eq!(sel("$['a']['b'][-1]", &doc), Some(json!(30)));
+        assert_eq!(sel("$.x-y", &doc), Some(json!(1)));
+        assert_eq!(sel("$.a.c", &doc), None);
+        assert_eq!(sel("$.a.b[3]", &doc), None);
+        assert_eq!(sel("$.a.b.c", &doc), None);
+    }
 }

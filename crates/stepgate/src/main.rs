@@ -1,3 +1,41 @@
 //! The `stepgate` binary: argument parsing and glue, nothing else.
+//!
+//! Each subcommand lives in `commands/<name>.rs`; the libraries do the work.
 
-fn main() {}
+mod commands;
+mod system;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A self-hosted webhook gateway and Amazon States Language engine.
+#[derive(Debug, Parser)]
+#[command(name = "stepgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one execution of a state machine in memory and print its result as JSON.
+    Run(commands::run::RunArgs),
+    /// Check state machine definitions like ValidateStateMachineDefinition.
+    Validate(commands::validate::ValidateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1596 @@
+//! The ASL interpreter: one execution as a pure step function.
+//!
+//! Owns the runtime state of an execution ([`Execution`]): which states are
+//! active in which "thread" (the top level, each Parallel branch, each Map
+//! iteration), workflow variables, retries, and the history it appends.
+//! Callers feed it events (start, task succeeded/failed, timer fired), each
+//! with the current time and a source of randomness, and get back
+//! [`Effect`]s to perform (invoke a task, start a timer, cancel a task). It
+//! runs every thread as far as it can go before returning, so a machine
+//! without tasks or waits completes inside [`Execution::start`].
+//!
+//! It must not do IO, read a clock or sleep: the engine (durable) and the
+//! in-memory [`crate::runner`] perform effects.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{Map as JsonMap, Value};
+
+use crate::definition::{
+    Catcher, Definition, FailField, JitterStrategy, Map, NumberOrPath, ProcessorMode, ResultHandling, Retrier,
+    StateId, StateKind, Transition, WaitFor,
+};
+use crate::entropy::Entropy;
+use crate::failure::{self, Failure};
+use crate::history::{EventDetails, EventType, HistoryEvent};
+use crate::path::{Path, PathEnv, Variables, set_at_reference_path};
+use crate::payload::{Template, compact_json};
+use crate::timestamp::{EpochMillis, format_timestamp, parse_timestamp};
+
+/// Identifies a task invocation the interpreter asked for.
+pub type TaskId = u64;
+/// Identifies a timer the interpreter asked for.
+pub type TimerId = u64;
+
+/// AWS's default maximum size of a state's input or output (256 KiB).
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// The longest a Wait state may wait, in seconds (AWS: about 2^31 seconds).
+const MAX_WAIT_SECONDS: i64 = 99_999_999;
+
+/// Who is running and where: the facts the context object (`$$`) exposes.
+#[derive(Debug, Clone)]
+pub struct ExecutionInfo {
+    /// `$$.Execution.Id`: the execution ARN.
+    pub execution_arn: String,
+    /// `$$.Execution.Name`.
+    pub name: String,
+    /// `$$.StateMachine.Id`.
+    pub state_machine_arn: String,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// `$$.Execution.RoleArn`.
+    pub role_arn: String,
+    /// `$$.Execution.StartTime`.
+    pub start_time: EpochMillis,
+}
+
+impl ExecutionInfo {
+    /// Local defaults for a state machine called `state_machine_name` and an
+    /// execution called `name`, with ARNs in the `local` region.
+    pub fn local(state_machine_name: &str, name: &str, start_time: EpochMillis) -> Self {
+        Self {
+            execution_arn: format!("arn:aws:states:local:000000000000:execution:{state_machine_name}:{name}"),
+            name: name.to_owned(),
+            state_machine_arn: format!("arn:aws:states:local:000000000000:stateMachine:{state_machine_name}"),
+            state_machine_name: state_machine_name.to_owned(),
+            role_arn: "arn:aws:iam::000000000000:role/stepgate".to_owned(),
+            start_time,
+        }
+    }
+}
+
+/// Knobs that are not part of the definition.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Maximum bytes of a state's output (`States.DataLimitExceeded` above it).
+    pub max_payload_bytes: usize,
+    /// Whether to record history events (the engine always does; benchmarks
+    /// may measure both).
+    pub record_history: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES, record_history: true }
+    }
+}
+
+/// A task the caller must run, then report with
+/// [`Execution::task_succeeded`] or [`Execution::task_failed`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    /// Identifies this invocation.
+    pub task: TaskId,
+    /// The Task state's `Resource`.
+    pub resource: String,
+    /// The effective parameters (after `InputPath` and `Parameters`).
+    pub parameters: Value,
+    /// The Task state's name.
+    pub state_name: Arc<str>,
+    /// `TimeoutSeconds` (resolved); the caller reports `States.Timeout` past it.
+    pub timeout_seconds: Option<u64>,
+    /// `HeartbeatSeconds` (resolved).
+    pub heartbeat_seconds: Option<u64>,
+}
+
+/// Something the caller must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Run a task.
+    InvokeTask(TaskRequest),
+    /// Call [`Execution::timer_fired`] at (not before) this time.
+    StartTimer {
+        /// Identifies the timer.
+        timer: TimerId,
+        /// When it fires.
+        fire_at: EpochMillis,
+    },
+    /// A task is no longer wanted (its branch was aborted); its result, if it
+    /// still comes, is ignored.
+    CancelTask {
+        /// The task.
+        task: TaskId,
+    },
+}
+
+/// Where an execution stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Not finished.
+    Running,
+    /// Finished with this output.
+    Succeeded(Value),
+    /// Failed.
+    Failed(Failure),
+    /// Ran past the definition's `TimeoutSeconds`.
+    TimedOut(Failure),
+    /// Stopped from outside.
+    Aborted(Failure),
+}
+
+impl Status {
+    /// AWS's status name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded(_) => "SUCCEEDED",
+            Status::Failed(_) => "FAILED",
+            Status::TimedOut(_) => "TIMED_OUT",
+            Status::Aborted(_) => "ABORTED",
+        }
+    }
+}
+
+type ThreadId = usize;
+
+#[derive(Debug, Clone)]
+struct VarFrame {
+    own: HashMap<String, Value>,
+    parent: Option<Arc<VarFrame>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Vars {
+    frame: Option<Arc<VarFrame>>,
+    /// Whether `frame` belongs to this thread (else it is the enclosing scope's).
+    owned: bool,
+}
+
+impl Variables for Vars {
+    fn get(&self, name: &str) -> Option<&Value> {
+        let mut f = self.frame.as_deref();
+        while let Some(frame) = f {
+            if let Some(v) = frame.own.get(name) {
+                return Some(v);
+            }
+            f = frame.parent.as_deref();
+        }
+        None
+    }
+}
+
+impl Vars {
+    fn child(&self) -> Vars {
+        Vars { frame: self.frame.clone(), owned: false }
+    }
+
+    fn assign(&mut self, values: JsonMap<String, Value>) {
+        if values.is_empty() {
+            return;
+        }
+        if !self.owned {
+            self.frame = Some(Arc::new(VarFrame { own: HashMap::new(), parent: self.frame.take() }));
+            self.owned = true;
+        }
+        if let Some(frame) = self.frame.as_mut() {
+            Arc::make_mut(frame).own.extend(values);
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Resume {
+    TaskSucceeded(Value),
+    TaskFailed(Failure),
+    TimerFired,
+    Children(Result<Vec<Value>, Failure>),
+}
+
+#[derive(Debug)]
+enum Waiting {
+    Nothing,
+    Task(TaskId),
+    Timer(TimerId),
+    Children(Box<Join>),
+}
+
+#[derive(Debug)]
+struct Join {
+    children: Vec<ThreadId>,
+    results: Vec<Value>,
+    remaining: usize,
+    next_to_start: usize,
+    active: usize,
+    limit: usize,
+    map: Option<MapJoin>,
+}
+
+#[derive(Debug)]
+struct MapJoin {
+    inputs: Vec<Value>,
+    tolerated_count: Option<u64>,
+    tolerated_percentage: Option<f64>,
+    failures: u64,
+    distributed: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Parent {
+    thread: ThreadId,
+    slot: usize,
+}
+
+#[derive(Debug)]
+struct Thread {
+    state: StateId,
+    /// The raw input of the current state.
+    input: Value,
+    parent: Option<Parent>,
+    vars: Vars,
+    last_event: u64,
+    entered_event: u64,
+    entered_time: EpochMillis,
+    /// Attempts used per retrier of the current state.
+    retry_attempts: Vec<u64>,
+    retry_count: u64,
+    /// Set when the current state is being retried (no new `Entered` event).
+    retrying: bool,
+    /// Whether this thread's events stay out of the history (Distributed Map
+    /// iterations run as child executions with their own history).
+    quiet: bool,
+    waiting: Waiting,
+    resume: Option<Resume>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TimerPurpose {
+    Thread(ThreadId),
+    ExecutionTimeout,
+}
+
+/// What happens to a thread after a state finished its work.
+enum Outcome {
+    /// Go on with this state, with this output.
+    Next(StateId, Value),
+    /// The scope finished with this output.
+    End(Value),
+    /// The scope failed.
+    Fail(Failure),
+    /// The thread waits (task, timer, children).
+    Blocked,
+}
+
+/// One execution of a state machine.
+#[derive(Debug)]
+pub struct Execution {
+    def: Arc<Definition>,
+    info: ExecutionInfo,
+    options: Options,
+    input: Value,
+    threads: Vec<Option<Thread>>,
+    free: Vec<ThreadId>,
+    ready: VecDeque<ThreadId>,
+    tasks: HashMap<TaskId, ThreadId>,
+    timers: HashMap<TimerId, TimerPurpose>,
+    next_task: TaskId,
+    next_timer: TimerId,
+    history: Vec<HistoryEvent>,
+    next_event_id: u64,
+    status: Status,
+    effects: Vec<Effect>,
+    now: EpochMillis,
+}
+
+impl Execution {
+    /// Prepares an execution; nothing runs until [`Execution::start`].
+    pub fn new(def: Arc<Definition>, info: ExecutionInfo, options: Options) -> Self {
+        Self {
+            def,
+            info,
+            options,
+            input: Value::Null,
+            threads: Vec::new(),
+            free: Vec::new(),
+            ready: VecDeque::new(),
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            next_task: 1,
+            next_timer: 1,
+            history: Vec::new(),
+            next_event_id: 1,
+            status: Status::Running,
+            effects: Vec::new(),
+            now: 0,
+        }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The execution's facts.
+    pub fn info(&self) -> &ExecutionInfo {
+        &self.info
+    }
+
+    /// Takes the history events recorded since the last call.
+    pub fn take_history(&mut self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut self.history)
+    }
+
+    /// Starts the execution with `input` at time `now`.
+    pub fn start(&mut self, input: Value, now: EpochMillis, entropy: &mut dyn Entropy) -> Vec<Effect> {
+        self.now = now;
+        self.input = input.clone();
+        let started = self.event(0, EventType::ExecutionStarted, EventDetails {
+            input: Some(input.clone()),
+            ..Default::default()
+        });
+        if let Some(secs) = self.def.timeout_seconds {
+            let timer = self.new_timer(TimerPurpose::ExecutionTimeout);
+            self.effects.push(Effect::StartTimer { timer, fire_at: now.saturating_add(secs as i64 * 1000) });
+        }
+        let start = self.def.scopes[Definition::ROOT].start_at;
+        let t = self.spawn(start, input, None, Vars::default(), started);
+        self.ready.push_back(t);
+        self.run(entropy);
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Reports that task `task` returned `output`.
+    pub fn task_succeeded(
+        &mut self,
+        task: TaskId,
+        output: Value,
+        now: EpochMillis,
+        entropy: &mut dyn Entropy,
+    ) -> Vec<Effect> {
+        self.resume_task(task, Resume::TaskSucceeded(output), now, entropy)
+    }
+
+    /// Reports that task `task` failed.
+    pub fn task_failed(
+        &mut self,
+        task: TaskId,
+        failure: Failure,
+        now: EpochMillis,
+        entropy: &mut dyn Entropy,
+    ) -> Vec<Effect> {
+        self.resume_task(task, Resume::TaskFailed(failure), now, entropy)
+    }
+
+    /// Reports that timer `timer` fired.
+    pub fn timer_fired(&mut self, timer: TimerId, now: EpochMillis, entropy: &mut dyn Entropy) -> Vec<Effect> {
+        self.now = now;
+        match self.timers.remove(&timer) {
+            Some(TimerPurpose::Thread(t)) if self.status == Status::Running => {
+                if let Some(th) = self.threads.get_mut(t).and_then(Option::as_mut) {
+                    if matches!(th.waiting, Waiting::Timer(id) if id == timer) {
+                        th.waiting = Waiting::Nothing;
+                        th.resume = Some(Resume::TimerFired);
+                        self.ready.push_back(t);
+                    }
+                }
+                self.run(entropy);
+            }
+            Some(TimerPurpose::ExecutionTimeout) if self.status == Status::Running => {
+                let f = Failure::new(failure::STATES_TIMEOUT, "The execution timed out.");
+                self.finish_execution(Status::TimedOut(Failure { error: f.error.clone(), cause: None }));
+            }
+            _ => {}
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Stops the execution (`StopExecution`).
+    pub fn abort(&mut self, error: Option<String>, cause: Option<String>, now: EpochMillis) -> Vec<Effect> {
+        self.now = now;
+        if self.status == Status::Running {
+            self.finish_execution(Status::Aborted(Failure { error, cause }));
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    fn resume_task(&mut self, task: TaskId, resume: Resume, now: EpochMillis, entropy: &mut dyn Entropy) -> Vec<Effect> {
+        self.now = now;
+        if self.status != Status::Running {
+            return Vec::new();
+        }
+        if let Some(t) = self.tasks.remove(&task) {
+            if let Some(th) = self.threads.get_mut(t).and_then(Option::as_mut) {
+                th.waiting = Waiting::Nothing;
+                th.resume = Some(resume);
+                self.ready.push_back(t);
+            }
+            self.run(entropy);
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    // ----------------------------------------------------------------- plumbing
+
+    fn event(&mut self, previous: u64, event_type: EventType, details: EventDetails) -> u64 {
+        let id = self.next_event_id;
+        self.next_event_id += 1;
+        if self.options.record_history {
+            self.history.push(HistoryEvent { id, previous_event_id: previous, timestamp: self.now, event_type, details });
+        }
+        id
+    }
+
+    /// Records an event for a thread and chains its `previousEventId`.
+    fn thread_event(&mut self, t: ThreadId, event_type: EventType, details: EventDetails) -> u64 {
+        let prev = self.thread(t).last_event;
+        if self.thread(t).quiet {
+            return prev;
+        }
+        let id = self.event(prev, event_type, details);
+        self.thread_mut(t).last_event = id;
+        id
+    }
+
+    fn thread(&self, t: ThreadId) -> &Thread {
+        self.threads[t].as_ref().expect("live thread")
+    }
+
+    fn thread_mut(&mut self, t: ThreadId) -> &mut Thread {
+        self.threads[t].as_mut().expect("live thread")
+    }
+
+    fn spawn(&mut self, state: StateId, input: Value, parent: Option<Parent>, vars: Vars, last_event: u64) -> ThreadId {
+        let th = Thread {
+            state,
+            input,
+            parent,
+            vars,
+            last_event,
+            entered_event: 0,
+            entered_time: self.now,
+            retry_attempts: Vec::new(),
+            retry_count: 0,
+            retrying: false,
+            quiet: false,
+            waiting: Waiting::Nothing,
+            resume: None,
+        };
+        if let Some(slot) = self.free.pop() {
+            self.threads[slot] = Some(th);
+            slot
+        } else {
+            self.threads.push(Some(th));
+            self.threads.len() - 1
+        }
+    }
+
+    fn kill(&mut self, t: ThreadId) {
+        if let Some(th) = self.threads.get_mut(t).and_then(Option::take) {
+            self.free.push(t);
+            match th.waiting {
+                Waiting::Task(task) => {
+                    self.tasks.remove(&task);
+                    self.effects.push(Effect::CancelTask { task });
+                }
+                Waiting::Timer(timer) => {
+                    self.timers.remove(&timer);
+                }
+                Waiting::Children(join) => {
+                    for c in join.children {
+                        self.kill(c);
+                    }
+                }
+                Waiting::Nothing => {}
+            }
+        }
+    }
+
+    fn new_timer(&mut self, purpose: TimerPurpose) -> TimerId {
+        let id = self.next_timer;
+        self.next_timer += 1;
+        self.timers.insert(id, purpose);
+        id
+    }
+
+    fn finish_execution(&mut self, status: Status) {
+        let (event_type, details) = match &status {
+            Status::Succeeded(out) => {
+                (EventType::ExecutionSucceeded, EventDetails { output: Some(out.clone()), ..Default::default() })
+            }
+            Status::Failed(f) => (EventType::ExecutionFailed, failure_details(f)),
+            Status::TimedOut(f) => (EventType::ExecutionTimedOut, failure_details(f)),
+            Status::Aborted(f) => (EventType::ExecutionAborted, failure_details(f)),
+            Status::Running => return,
+        };
+        let prev = self.next_event_id - 1;
+        self.event(prev, event_type, details);
+        self.status = status;
+        for t in 0..self.threads.len() {
+            self.kill(t);
+        }
+        self.ready.clear();
+        self.timers.clear();
+    }
+
+    fn run(&mut self, entropy: &mut dyn Entropy) {
+        while let Some(t) = self.ready.pop_front() {
+            if self.status != Status::Running {
+                return;
+            }
+            if self.threads.get(t).is_some_and(Option::is_some) {
+                self.run_thread(t, entropy);
+            }
+        }
+    }
+
+    fn run_thread(&mut self, t: ThreadId, entropy: &mut dyn Entropy) {
+        let def = Arc::clone(&self.def);
+        loop {
+            let state_id = self.thread(t).state;
+            let outcome = match self.thread_mut(t).resume.take() {
+                Some(resume) => self.resume_state(t, state_id, resume, entropy),
+                None => self.enter_state(t, state_id, entropy),
+            };
+            match outcome {
+                Outcome::Blocked => return,
+                Outcome::Next(next, output) => {
+                    let th = self.thread_mut(t);
+                    th.state = next;
+                    th.input = output;
+                    th.retry_attempts.clear();
+                    th.retry_count = 0;
+                    th.retrying = false;
+                }
+                Outcome::End(output) => {
+                    self.end_thread(t, Ok(output));
+                    return;
+                }
+                Outcome::Fail(f) => {
+                    self.end_thread(t, Err(f));
+                    return;
+                }
+            }
+            let _ = &def;
+        }
+    }
+
+    /// A thread's scope finished: report to its parent or end the execution.
+    fn end_thread(&mut self, t: ThreadId, result: Result<Value, Failure>) {
+        let parent = self.thread(t).parent;
+        let last = self.thread(t).last_event;
+        match parent {
+            None => {
+                let status = match result {
+                    Ok(v) => Status::Succeeded(v),
+                    Err(f) => Status::Failed(f),
+                };
+                self.finish_execution(status);
+            }
+            Some(p) => {
+                self.threads[t] = None;
+                self.free.push(t);
+                self.child_finished(p, last, result);
+            }
+        }
+    }
+
+    fn child_finished(&mut self, p: Parent, child_last: u64, result: Result<Value, Failure>) {
+        let def = Arc::clone(&self.def);
+        let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else { return };
+        let parent_quiet = parent.quiet;
+        let Waiting::Children(join) = &mut parent.waiting else { return };
+        join.active -= 1;
+        join.remaining -= 1;
+        let is_map = join.map.is_some();
+        let distributed = join.map.as_ref().is_some_and(|m| m.distributed);
+        let state_name = def.states[parent.state].name.clone();
+        let record_iteration = is_map && !distributed && !parent_quiet;
+        match result {
+            Ok(v) => {
+                join.results[p.slot] = v;
+                if record_iteration {
+                    self.event(child_last, EventType::MapIterationSucceeded, EventDetails {
+                        name: Some(state_name),
+                        index: Some(p.slot),
+                        ..Default::default()
+                    });
+                }
+            }
+            Err(f) => {
+                if record_iteration {
+                    self.event(child_last, EventType::MapIterationFailed, EventDetails {
+                        name: Some(state_name),
+                        index: Some(p.slot),
+                        ..Default::default()
+                    });
+                }
+                let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else { return };
+                let Waiting::Children(join) = &mut parent.waiting else { return };
+                let fatal = match &mut join.map {
+                    Some(m) => {
+                        m.failures += 1;
+                        join.results[p.slot] = f.to_error_output();
+                        let total = join.results.len() as f64;
+                        let over_count = m.tolerated_count.map(|c| m.failures > c);
+                        let over_pct = m.tolerated_percentage.map(|pct| (m.failures as f64) * 100.0 / total > pct);
+                        match (over_count, over_pct) {
+                            (None, None) => Some(f),
+                            (c, pc) if c.unwrap_or(true) && pc.unwrap_or(true) => Some(Failure::new(
+                                failure::STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                "The specified tolerated failure threshold was exceeded",
+                            )),
+                            _ => None,
+                        }
+                    }
+                    None => Some(f),
+                };
+                if let Some(f) = fatal {
+                    let children = std::mem::take(&mut join.children);
+                    parent.waiting = Waiting::Nothing;
+                    parent.resume = Some(Resume::Children(Err(f)));
+                    for c in children {
+                        self.kill(c);
+                    }
+                    self.ready.push_back(p.thread);
+                    return;
+                }
+            }
+        }
+        self.continue_join(p.thread);
+    }
+
+    /// Starts more children of a join if its limit allows, or resumes the
+    /// parent when all are done.
+    fn continue_join(&mut self, pt: ThreadId) {
+        let def = Arc::clone(&self.def);
+        loop {
+            let Some(parent) = self.threads.get_mut(pt).and_then(Option::as_mut) else { return };
+            let state_id = parent.state;
+            let vars = parent.vars.child();
+            let last = parent.last_event;
+            let quiet = parent.quiet;
+            let Waiting::Children(join) = &mut parent.waiting else { return };
+            if join.remaining == 0 {
+                let results = std::mem::take(&mut join.results);
+                parent.waiting = Waiting::Nothing;
+                parent.resume = Some(Resume::Children(Ok(results)));
+                self.ready.push_back(pt);
+                return;
+            }
+            let total = join.results.len();
+            if join.next_to_start >= total || (join.limit > 0 && join.active >= join.limit) {
+                return;
+            }
+            let slot = join.next_to_start;
+            join.next_to_start += 1;
+            join.active += 1;
+            let (start, input, distributed) = match (&mut join.map, &def.states[state_id].kind) {
+                (Some(m), StateKind::Map(map)) => {
+                    (def.scopes[map.processor].start_at, std::mem::take(&mut m.inputs[slot]), m.distributed)
+                }
+                (None, StateKind::Parallel(par)) => {
+                    let input = match &join.results[slot] {
+                        Value::Null => Value::Null,
+                        v => v.clone(),
+                    };
+                    (def.scopes[par.branches[slot]].start_at, input, false)
+                }
+                _ => return,
+            };
+            let is_map = join.map.is_some();
+            let first_event = if is_map && !distributed && !quiet {
+                let name = def.states[state_id].name.clone();
+                self.event(last, EventType::MapIterationStarted, EventDetails {
+                    name: Some(name),
+                    index: Some(slot),
+                    ..Default::default()
+                })
+            } else {
+                last
+            };
+            let child = self.spawn(start, input, Some(Parent { thread: pt, slot }), vars, first_event);
+            if distributed || quiet {
+                // Distributed iterations are child executions with their own
+                // history; the parent's history shows only the Map Run.
+                self.thread_mut(child).quiet = true;
+            }
+            if let Some(Some(parent)) = self.threads.get_mut(pt) {
+                if let Waiting::Children(join) = &mut parent.waiting {
+                    join.children.push(child);
+                }
+            }
+            self.ready.push_back(child);
+        }
+    }
+
+    // ------------------------------------------------------------ state logic
+
+    fn context(&self, t: ThreadId, map_item: Option<(usize, &Value)>) -> Value {
+        let th = self.thread(t);
+        let state = &self.def.states[th.state];
+        let mut state_obj = JsonMap::new();
+        state_obj.insert("Name".into(), Value::String(state.name.to_string()));
+        state_obj.insert("EnteredTime".into(), Value::String(format_timestamp(th.entered_time)));
+        if matches!(state.kind, StateKind::Task(_)) {
+            state_obj.insert("RetryCount".into(), Value::from(th.retry_count));
+        }
+        let mut ctx = JsonMap::new();
+        let mut exec = JsonMap::new();
+        exec.insert("Id".into(), Value::String(self.info.execution_arn.clone()));
+        exec.insert("Input".into(), self.input.clone());
+        exec.insert("StartTime".into(), Value::String(format_timestamp(self.info.start_time)));
+        exec.insert("Name".into(), Value::String(self.info.name.clone()));
+        exec.insert("RoleArn".into(), Value::String(self.info.role_arn.clone()));
+        exec.insert("RedriveCount".into(), Value::from(0));
+        ctx.insert("Execution".into(), Value::Object(exec));
+        let mut sm = JsonMap::new();
+        sm.insert("Id".into(), Value::String(self.info.state_machine_arn.clone()));
+        sm.insert("Name".into(), Value::String(self.info.state_machine_name.clone()));
+        ctx.insert("StateMachine".into(), Value::Object(sm));
+        ctx.insert("State".into(), Value::Object(state_obj));
+        if let Some((index, value)) = map_item {
+            let mut item = JsonMap::new();
+            item.insert("Index".into(), Value::from(index));
+            item.insert("Value".into(), value.clone());
+            let mut m = JsonMap::new();
+            m.insert("Item".into(), Value::Object(item));
+            ctx.insert("Map".into(), Value::Object(m));
+        }
+        Value::Object(ctx)
+    }
+
+    /// Prefixes a runtime cause with AWS's "An error occurred while executing
+    /// the state ..." sentence.
+    fn runtime(&self, t: ThreadId, cause: &str) -> Failure {
+        let th = self.thread(t);
+        Failure::runtime(format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+            self.def.states[th.state].name, th.entered_event, cause
+        ))
+    }
+
+    fn wrap_runtime(&self, t: ThreadId, f: Failure) -> Failure {
+        if f.error.as_deref() == Some(failure::STATES_RUNTIME) {
+            self.runtime(t, f.cause.as_deref().unwrap_or(""))
+        } else {
+            f
+        }
+    }
+
+    /// Applies `InputPath`: `None` (null) gives `{}`.
+    fn apply_io_path(&self, t: ThreadId, path: Option<&Path>, value: &Value) -> Result<Value, Failure> {
+        let Some(path) = path else { return Ok(Value::Object(JsonMap::new())) };
+        if path.text() == "$" {
+            return Ok(value.clone());
+        }
+        let th = self.thread(t);
+        let ctx;
+        let context = if path.uses_context() {
+            ctx = self.context(t, None);
+            &ctx
+        } else {
+            &Value::Null
+        };
+        let env = PathEnv { input: value, context, variables: &th.vars };
+        path.select(&env).ok_or_else(|| {
+            self.runtime(t, &format!("Invalid path '{}' : No results for path: {}", path.text(), path.normalized()))
+        })
+    }
+
+    fn eval_template(
+        &self,
+        t: ThreadId,
+        template: &Template,
+        input: &Value,
+        map_item: Option<(usize, &Value)>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Value, Failure> {
+        let th = self.thread(t);
+        let ctx;
+        let context = if map_item.is_some() || template.uses_context() {
+            ctx = self.context(t, map_item);
+            &ctx
+        } else {
+            &Value::Null
+        };
+        let env = PathEnv { input, context, variables: &th.vars };
+        template.eval(&env, entropy).map_err(|f| self.wrap_runtime(t, f))
+    }
+
+    fn select_path(&self, t: ThreadId, path: &Path, input: &Value) -> Option<Value> {
+        let th = self.thread(t);
+        let ctx;
+        let context = if path.uses_context() {
+            ctx = self.context(t, None);
+            &ctx
+        } else {
+            &Value::Null
+        };
+        path.select(&PathEnv { input, context, variables: &th.vars })
+    }
+
+    fn apply_result_path(&self, t: ThreadId, path: Option<&Path>, raw_input: Value, result: Value) -> Result<Value, Failure> {
+        let Some(path) = path else { return Ok(raw_input) };
+        let mut target = raw_input;
+        match set_at_reference_path(&mut target, path, result) {
+            Ok(()) => Ok(target),
+            Err(e) => Err(Failure::new(
+                failure::STATES_RESULT_PATH_MATCH_FAILURE,
+                format!(
+                    "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                    self.def.states[self.thread(t).state].name,
+                    self.thread(t).entered_event,
+                    e.0
+                ),
+            )),
+        }
+    }
+
+    fn check_size(&self, t: ThreadId, value: &Value) -> Result<(), Failure> {
+        if json_size(value, self.options.max_payload_bytes) > self.options.max_payload_bytes {
+            let name = &self.def.states[self.thread(t).state].name;
+            return Err(Failure::new(
+                failure::STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Evaluates `Assign` (against `assign_input`) into a map of new values;
+    /// they are applied only after the state's output is computed.
+    fn eval_assign(
+        &self,
+        t: ThreadId,
+        assign: Option<&Template>,
+        assign_input: &Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Option<JsonMap<String, Value>>, Failure> {
+        let Some(assign) = assign else { return Ok(None) };
+        match self.eval_template(t, assign, assign_input, None, entropy)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Common tail of a state that completed: OutputPath, Assign, Exited
+    /// event, transition.
+    #[allow(clippy::too_many_arguments)]
+    fn complete(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        merged: Value,
+        assigned: Option<JsonMap<String, Value>>,
+        transition: Option<Transition>,
+    ) -> Outcome {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let output = match self.apply_io_path(t, state.output_path.as_ref(), &merged) {
+            Ok(v) => v,
+            Err(f) => return Outcome::Fail(f),
+        };
+        if let Err(f) = self.check_size(t, &output) {
+            return Outcome::Fail(f);
+        }
+        if let Some(values) = assigned {
+            self.thread_mut(t).vars.assign(values);
+        }
+        if let Some(exited) = EventType::state_exited(state.kind.type_name()) {
+            let details = EventDetails {
+                name: Some(state.name.clone()),
+                output: self.options.record_history.then(|| output.clone()),
+                ..Default::default()
+            };
+            self.thread_event(t, exited, details);
+        }
+        match transition {
+            Some(Transition::Next(n)) => Outcome::Next(n, output),
+            Some(Transition::End) | None => Outcome::End(output),
+        }
+    }
+
+    fn enter_state(&mut self, t: ThreadId, state_id: StateId, entropy: &mut dyn Entropy) -> Outcome {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        if !self.thread(t).retrying {
+            let details = EventDetails {
+                name: Some(state.name.clone()),
+                input: self.options.record_history.then(|| self.thread(t).input.clone()),
+                ..Default::default()
+            };
+            let id = self.thread_event(t, EventType::state_entered(state.kind.type_name()), details);
+            let now = self.now;
+            let th = self.thread_mut(t);
+            th.entered_event = id;
+            th.entered_time = now;
+        }
+        let raw = self.thread(t).input.clone();
+        let effective = match &state.kind {
+            StateKind::Fail(_) => raw.clone(),
+            _ => match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Fail(f),
+            },
+        };
+        let result = match &state.kind {
+            StateKind::Pass(pass) => self.run_pass(t, state_id, pass, raw, effective, entropy),
+            StateKind::Succeed => Ok(self.complete(t, state_id, effective, None, None)),
+            StateKind::Fail(fail) => self.run_fail(t, fail, &effective, entropy),
+            StateKind::Choice(choice) => self.run_choice(t, state_id, choice, effective, entropy),
+            StateKind::Wait(wait) => self.run_wait(t, wait, &effective),
+            StateKind::Task(task) => self.start_task(t, state, task, &effective, entropy),
+            StateKind::Parallel(par) => self.start_parallel(t, state_id, par, &effective, entropy),
+            StateKind::Map(map) => self.start_map(t, state_id, map, &effective, entropy),
+        };
+        match result {
+            Ok(outcome) => outcome,
+            Err(f) => self.handle_failure(t, state_id, f, entropy),
+        }
+    }
+
+    fn resume_state(&mut self, t: ThreadId, state_id: StateId, resume: Resume, entropy: &mut dyn Entropy) -> Outcome {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let raw = self.thread(t).input.clone();
+        match (&state.kind, resume) {
+            (StateKind::Wait(wait), Resume::TimerFired) => {
+                let effective = match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
+                    Ok(v) => v,
+                    Err(f) => return Outcome::Fail(f),
+                };
+                let assigned = match self.eval_assign(t, state.assign.as_ref(), &effective, entropy) {
+                    Ok(a) => a,
+                    Err(f) => return Outcome::Fail(f),
+                };
+                self.complete(t, state_id, effective, assigned, Some(wait.transition))
+            }
+            (_, Resume::TimerFired) => {
+                // A retry interval elapsed: run the state again.
+                self.thread_mut(t).retrying = true;
+                self.enter_state(t, state_id, entropy)
+            }
+            (StateKind::Task(task), Resume::TaskSucceeded(result)) => {
+                self.thread_event(t, EventType::TaskSucceeded, EventDetails {
+                    resource: Some(task.resource.clone()),
+                    output: self.options.record_history.then(|| result.clone()),
+                    ..Default::default()
+                });
+                match self.finish_with_result(t, state_id, &task.result_handling, raw, result, entropy) {
+                    Ok((merged, assigned)) => self.complete(t, state_id, merged, assigned, Some(task.transition)),
+                    Err(f) => self.handle_failure(t, state_id, f, entropy),
+                }
+            }
+            (StateKind::Task(task), Resume::TaskFailed(f)) => {
+                let event_type =
+                    if f.error.as_deref() == Some(failure::STATES_TIMEOUT) { EventType::TaskTimedOut } else { EventType::TaskFailed };
+                let mut details = failure_details(&f);
+                details.resource = Some(task.resource.clone());
+                self.thread_event(t, event_type, details);
+                self.handle_failure(t, state_id, f, entropy)
+            }
+            (StateKind::Parallel(par), Resume::Children(Ok(results))) => {
+                self.thread_event(t, EventType::ParallelStateSucceeded, EventDetails::default());
+                match self.finish_with_result(t, state_id, &par.result_handling, raw, Value::Array(results), entropy) {
+                    Ok((merged, assigned)) => self.complete(t, state_id, merged, assigned, Some(par.transition)),
+                    Err(f) => self.handle_failure(t, state_id, f, entropy),
+                }
+            }
+            (StateKind::Map(map), Resume::Children(Ok(results))) => {
+                if map.mode == ProcessorMode::Distributed {
+                    self.thread_event(t, EventType::MapRunSucceeded, EventDetails::default());
+                }
+                self.thread_event(t, EventType::MapStateSucceeded, EventDetails::default());
+                match self.finish_with_result(t, state_id, &map.result_handling, raw, Value::Array(results), entropy) {
+                    Ok((merged, assigned)) => self.complete(t, state_id, merged, assigned, Some(map.transition)),
+                    Err(f) => self.handle_failure(t, state_id, f, entropy),
+                }
+            }
+            (StateKind::Parallel(_) | StateKind::Map(_), Resume::Children(Err(f))) => {
+                if let StateKind::Map(map) = &state.kind {
+                    if map.mode == ProcessorMode::Distributed {
+                        self.thread_event(t, EventType::MapRunFailed, failure_details(&f));
+                    }
+                }
+                self.handle_failure(t, state_id, f, entropy)
+            }
+            _ => Outcome::Fail(self.runtime(t, "Internal error: unexpected resumption.")),
+        }
+    }
+
+    /// ResultSelector → Assign (sees the selected result) → ResultPath.
+    fn finish_with_result(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        handling: &ResultHandling,
+        raw: Value,
+        result: Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(Value, Option<JsonMap<String, Value>>), Failure> {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let selected = match &handling.result_selector {
+            Some(sel) => self.eval_template(t, sel, &result, None, entropy)?,
+            None => result,
+        };
+        self.check_size(t, &selected)?;
+        let assigned = self.eval_assign(t, state.assign.as_ref(), &selected, entropy)?;
+        let merged = self.apply_result_path(t, handling.result_path.as_ref(), raw, selected)?;
+        Ok((merged, assigned))
+    }
+
+    fn run_pass(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        pass: &crate::definition::Pass,
+        raw: Value,
+        effective: Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Outcome, Failure> {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let result = if let Some(params) = &pass.parameters {
+            self.eval_template(t, params, &effective, None, entropy)?
+        } else if let Some(r) = &pass.result {
+            r.clone()
+        } else {
+            effective
+        };
+        self.check_size(t, &result)?;
+        let assigned = self.eval_assign(t, state.assign.as_ref(), &result, entropy)?;
+        let merged = self.apply_result_path(t, pass.result_path.as_ref(), raw, result)?;
+        Ok(self.complete(t, state_id, merged, assigned, Some(pass.transition)))
+    }
+
+    fn run_fail(
+        &mut self,
+        t: ThreadId,
+        fail: &crate::definition::Fail,
+        input: &Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Outcome, Failure> {
+        let field = |this: &Self, f: &Option<FailField>, name: &str, entropy: &mut dyn Entropy| -> Result<Option<String>, Failure> {
+            match f {
+                None => Ok(None),
+                Some(FailField::Literal(s)) => Ok(Some(s.clone())),
+                Some(FailField::Dynamic(expr)) => {
+                    let th = this.thread(t);
+                    let ctx = if expr.uses_context() { this.context(t, None) } else { Value::Null };
+                    let env = PathEnv { input, context: &ctx, variables: &th.vars };
+                    match expr.eval(name, &env, entropy) {
+                        Ok(Value::String(s)) => Ok(Some(s)),
+                        Ok(other) => Ok(Some(compact_json(&other))),
+                        Err(f) => Err(this.wrap_runtime(t, f)),
+                    }
+                }
+            }
+        };
+        let error = field(self, &fail.error, "ErrorPath", entropy)?;
+        let cause = field(self, &fail.cause, "CausePath", entropy)?;
+        Ok(Outcome::Fail(Failure { error, cause }))
+    }
+
+    fn run_choice(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        choice: &crate::definition::Choice,
+        effective: Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Outcome, Failure> {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let mut target = None;
+        {
+            let th = self.thread(t);
+            let ctx = if state_uses_context_in_choice(choice) { self.context(t, None) } else { Value::Null };
+            let env = PathEnv { input: &effective, context: &ctx, variables: &th.vars };
+            for branch in &choice.choices {
+                if branch.rule.condition.evaluate(&env).map_err(|f| self.wrap_runtime(t, f))? {
+                    target = Some(branch);
+                    break;
+                }
+            }
+        }
+        let (next, rule_assign) = match target {
+            Some(b) => (b.next, b.assign.as_ref()),
+            None => match choice.default {
+                Some(d) => (d, None),
+                None => {
+                    return Ok(Outcome::Fail(Failure::new(
+                        failure::STATES_NO_CHOICE_MATCHED,
+                        format!(
+                            "An error occurred while executing the state '{}' (entered at the event id #{}). No Choice Rules were matched and there was no Default specified.",
+                            state.name,
+                            self.thread(t).entered_event
+                        ),
+                    )));
+                }
+            },
+        };
+        let mut assigned = self.eval_assign(t, state.assign.as_ref(), &effective, entropy)?;
+        if let Some(extra) = self.eval_assign(t, rule_assign, &effective, entropy)? {
+            assigned.get_or_insert_with(JsonMap::new).extend(extra);
+        }
+        Ok(self.complete(t, state_id, effective, assigned, Some(Transition::Next(next))))
+    }
+
+    fn run_wait(&mut self, t: ThreadId, wait: &crate::definition::Wait, effective: &Value) -> Result<Outcome, Failure> {
+        let fire_at = match &wait.wait_for {
+            WaitFor::Seconds(s) => self.now.saturating_add((*s as i64).saturating_mul(1000)),
+            WaitFor::SecondsPath(p) => {
+                let v = self.select_path(t, p, effective).ok_or_else(|| {
+                    self.runtime(t, &format!("The SecondsPath parameter does not reference an input value: {}", p.text()))
+                })?;
+                let secs = match &v {
+                    Value::Number(n) => match n.as_i64() {
+                        Some(i) => i,
+                        None => {
+                            return Err(self.runtime(
+                                t,
+                                &format!("The SecondsPath parameter cannot be parsed as a long value: {} == {}", p.text(), v),
+                            ));
+                        }
+                    },
+                    _ => {
+                        return Err(self.runtime(
+                            t,
+                            &format!("The SecondsPath parameter cannot be parsed as a long value: {} == {}", p.text(), v),
+                        ));
+                    }
+                };
+                if secs < 0 {
+                    return Err(self.runtime(
+                        t,
+                        &format!("The SecondsPath parameter references a negative value: {} == {}", p.text(), secs),
+                    ));
+                }
+                if secs > MAX_WAIT_SECONDS {
+                    return Err(self.runtime(t, "Wait state delay is too long."));
+                }
+                self.now.saturating_add(secs * 1000)
+            }
+            WaitFor::Timestamp(text) => self.timestamp_millis(t, text, None)?,
+            WaitFor::TimestampPath(p) => {
+                let v = self.select_path(t, p, effective).ok_or_else(|| {
+                    self.runtime(t, &format!("The TimestampPath parameter does not reference an input value: {}", p.text()))
+                })?;
+                let text = match &v {
+                    Value::String(s) => s.clone(),
+                    other => compact_json(other),
+                };
+                self.timestamp_millis(t, &text, Some(p))?
+            }
+        };
+        let timer = self.new_timer(TimerPurpose::Thread(t));
+        self.thread_mut(t).waiting = Waiting::Timer(timer);
+        self.effects.push(Effect::StartTimer { timer, fire_at });
+        Ok(Outcome::Blocked)
+    }
+
+    fn timestamp_millis(&self, t: ThreadId, text: &str, path: Option<&Path>) -> Result<EpochMillis, Failure> {
+        let Some(ts) = parse_timestamp(text) else {
+            let p = path.map(Path::text).unwrap_or("Timestamp");
+            return Err(self.runtime(
+                t,
+                &format!(
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {text}"
+                ),
+            ));
+        };
+        let millis = ts.as_millisecond();
+        if (millis - self.now) / 1000 > MAX_WAIT_SECONDS {
+            return Err(self.runtime(t, "Wait state delay is too long."));
+        }
+        Ok(millis)
+    }
+
+    fn resolve_number(&self, t: ThreadId, n: &NumberOrPath, input: &Value, field: &str, kind: &str) -> Result<f64, Failure> {
+        match n {
+            NumberOrPath::Literal(v) => Ok(*v),
+            NumberOrPath::Path(p) => {
+                let v = self.select_path(t, p, input).ok_or_else(|| {
+                    self.runtime(t, &format!("The {field}Path field does not reference an input value: {}", p.text()))
+                })?;
+                let parsed = match (&v, kind) {
+                    (Value::Number(n), "integer") => n.as_i64().map(|i| i as f64),
+                    (Value::Number(n), _) => n.as_f64(),
+                    (Value::String(s), "integer") => s.trim().parse::<i64>().ok().map(|i| i as f64),
+                    (Value::String(s), _) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                parsed.ok_or_else(|| {
+                    let shown = match &v {
+                        Value::String(s) => s.clone(),
+                        other => compact_json(other),
+                    };
+                    self.runtime(
+                        t,
+                        &format!("The {field}Path field refers to value \"{shown}\" which is not a valid {kind}: {}", p.text()),
+                    )
+                })
+            }
+        }
+    }
+
+    fn start_task(
+        &mut self,
+        t: ThreadId,
+        state: &crate::definition::State,
+        task: &crate::definition::Task,
+        effective: &Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Outcome, Failure> {
+        let parameters = match &task.parameters {
+            Some(p) => self.eval_template(t, p, effective, None, entropy)?,
+            None => effective.clone(),
+        };
+        let timeout_seconds = match &task.timeout_seconds {
+            Some(n) => Some(self.resolve_number(t, n, effective, "TimeoutSeconds", "integer")? as u64),
+            None => None,
+        };
+        let heartbeat_seconds = match &task.heartbeat_seconds {
+            Some(n) => Some(self.resolve_number(t, n, effective, "HeartbeatSeconds", "integer")? as u64),
+            None => None,
+        };
+        let id = self.next_task;
+        self.next_task += 1;
+        self.tasks.insert(id, t);
+        self.thread_event(t, EventType::TaskScheduled, EventDetails {
+            resource: Some(task.resource.clone()),
+            parameters: self.options.record_history.then(|| parameters.clone()),
+            ..Default::default()
+        });
+        self.thread_event(t, EventType::TaskStarted, EventDetails {
+            resource: Some(task.resource.clone()),
+            ..Default::default()
+        });
+        self.thread_mut(t).waiting = Waiting::Task(id);
+        self.effects.push(Effect::InvokeTask(TaskRequest {
+            task: id,
+            resource: task.resource.clone(),
+            parameters,
+            state_name: state.name.clone(),
+            timeout_seconds,
+            heartbeat_seconds,
+        }));
+        Ok(Outcome::Blocked)
+    }
+
+    fn start_parallel(
+        &mut self,
+        t: ThreadId,
+        _state_id: StateId,
+        par: &crate::definition::Parallel,
+        effective: &Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Outcome, Failure> {
+        let input = match &par.parameters {
+            Some(p) => self.eval_template(t, p, effective, None, entropy)?,
+            None => effective.clone(),
+        };
+        self.thread_event(t, EventType::ParallelStateStarted, EventDetails::default());
+        let n = par.branches.len();
+        // Branch inputs are staged in `results` until each branch starts.
+        let join = Join {
+            children: Vec::with_capacity(n),
+            results: vec![input; n],
+            remaining: n,
+            next_to_start: 0,
+            active: 0,
+            limit: 0,
+            map: None,
+        };
+        self.thread_mut(t).waiting = Waiting::Children(Box::new(join));
+        self.continue_join(t);
+        Ok(Outcome::Blocked)
+    }
+
+    fn start_map(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        map: &Map,
+        effective: &Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Outcome, Failure> {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let items = match self.select_path(t, &map.items_path, effective) {
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(self.runtime(
+                    t,
+                    &format!(
+                        "Invalid path '{}': The value at the path is not an array: {}",
+                        map.items_path.text(),
+                        compact_json(&other)
+                    ),
+                ));
+            }
+            None => {
+                return Err(self.runtime(
+                    t,
+                    &format!(
+                        "Invalid path '{}' : No results for path: {}",
+                        map.items_path.text(),
+                        map.items_path.normalized()
+                    ),
+                ));
+            }
+        };
+        let n = items.len();
+        self.thread_event(t, EventType::MapStateStarted, EventDetails { index: Some(n), ..Default::default() });
+        let limit = match &map.max_concurrency {
+            Some(m) => {
+                let v = self.resolve_number(t, m, effective, "MaxConcurrency", "integer")?;
+                if v < 0.0 {
+                    return Err(self.runtime(t, "MaxConcurrency cannot be negative."));
+                }
+                v as usize
+            }
+            None => 0,
+        };
+        let tolerated_count = match &map.tolerated_failure_count {
+            Some(c) => {
+                let v = self.resolve_number(t, c, effective, "ToleratedFailureCount", "integer")?;
+                if v < 0.0 {
+                    return Err(self.runtime(t, "ToleratedFailureCount cannot be negative."));
+                }
+                Some(v as u64)
+            }
+            None => None,
+        };
+        let tolerated_percentage = match &map.tolerated_failure_percentage {
+            Some(c) => {
+                let v = self.resolve_number(t, c, effective, "ToleratedFailurePercentage", "float")?;
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(self.runtime(t, "ToleratedFailurePercentage must be between 0 and 100."));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let mut inputs = Vec::with_capacity(n);
+        for (index, item) in items.into_iter().enumerate() {
+            let input = match &map.item_selector {
+                Some(sel) => self.eval_template(t, sel, effective, Some((index, &item)), entropy)?,
+                None => item,
+            };
+            inputs.push(input);
+        }
+        if let Some(batcher) = &map.item_batcher {
+            inputs = self.batch_items(t, batcher, inputs, effective, entropy)?;
+        }
+        let distributed = map.mode == ProcessorMode::Distributed;
+        if distributed {
+            self.thread_event(t, EventType::MapRunStarted, EventDetails::default());
+        }
+        let _ = state;
+        let n = inputs.len();
+        let join = Join {
+            children: Vec::with_capacity(if limit == 0 { n } else { limit.min(n) }),
+            results: vec![Value::Null; n],
+            remaining: n,
+            next_to_start: 0,
+            active: 0,
+            limit,
+            map: Some(MapJoin { inputs, tolerated_count, tolerated_percentage, failures: 0, distributed }),
+        };
+        self.thread_mut(t).waiting = Waiting::Children(Box::new(join));
+        self.continue_join(t);
+        Ok(Outcome::Blocked)
+    }
+
+    fn batch_items(
+        &self,
+        t: ThreadId,
+        batcher: &crate::definition::ItemBatcher,
+        inputs: Vec<Value>,
+        effective: &Value,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Vec<Value>, Failure> {
+        let max_items = match &batcher.max_items_per_batch {
+            Some(n) => self.resolve_number(t, n, effective, "MaxItemsPerBatch", "integer")? as usize,
+            None => usize::MAX,
+        }
+        .max(1);
+        let max_bytes = match &batcher.max_input_bytes_per_batch {
+            Some(n) => self.resolve_number(t, n, effective, "MaxInputBytesPerBatch", "integer")? as usize,
+            None => usize::MAX,
+        };
+        let batch_input = match &batcher.batch_input {
+            Some(b) => Some(self.eval_template(t, b, effective, None, entropy)?),
+            None => None,
+        };
+        let mut batches = Vec::new();
+        let mut current: Vec<Value> = Vec::new();
+        let mut bytes = 0usize;
+        for item in inputs {
+            let size = json_size(&item, usize::MAX);
+            if !current.is_empty() && (current.len() >= max_items || bytes + size > max_bytes) {
+                batches.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+            bytes += size;
+            current.push(item);
+        }
+        if !current.is_empty() {
+            batches.push(current);
+        }
+        Ok(batches
+            .into_iter()
+            .map(|items| {
+                let mut m = JsonMap::new();
+                if let Some(b) = &batch_input {
+                    m.insert("BatchInput".into(), b.clone());
+                }
+                m.insert("Items".into(), Value::Array(items));
+                Value::Object(m)
+            })
+            .collect())
+    }
+
+    /// Retry, then Catch, then fail the scope.
+    fn handle_failure(&mut self, t: ThreadId, state_id: StateId, f: Failure, entropy: &mut dyn Entropy) -> Outcome {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let (retry, catch): (&[Retrier], &[Catcher]) = match &state.kind {
+            StateKind::Task(x) => (&x.retry, &x.catch),
+            StateKind::Parallel(x) => (&x.retry, &x.catch),
+            StateKind::Map(x) => (&x.retry, &x.catch),
+            _ => (&[], &[]),
+        };
+        let failed_event = match &state.kind {
+            StateKind::Parallel(_) => Some(EventType::ParallelStateFailed),
+            StateKind::Map(_) => Some(EventType::MapStateFailed),
+            _ => None,
+        };
+        if !f.is_terminal() {
+            if let Some(i) = retry.iter().position(|r| error_matches(&r.error_equals, &f)) {
+                let r = &retry[i];
+                let th = self.thread_mut(t);
+                if th.retry_attempts.len() < retry.len() {
+                    th.retry_attempts.resize(retry.len(), 0);
+                }
+                let attempt = th.retry_attempts[i];
+                if attempt < r.max_attempts {
+                    th.retry_attempts[i] += 1;
+                    th.retry_count += 1;
+                    let delay_ms = retry_delay_ms(r, attempt, entropy);
+                    let timer = self.new_timer(TimerPurpose::Thread(t));
+                    self.thread_mut(t).waiting = Waiting::Timer(timer);
+                    self.effects.push(Effect::StartTimer { timer, fire_at: self.now.saturating_add(delay_ms) });
+                    return Outcome::Blocked;
+                }
+            }
+            if let Some(c) = catch.iter().find(|c| error_matches(&c.error_equals, &f)) {
+                if let Some(ev) = failed_event {
+                    self.thread_event(t, ev, failure_details(&f));
+                }
+                let error_output = f.to_error_output();
+                let raw = self.thread(t).input.clone();
+                let assigned = match self.eval_assign(t, c.assign.as_ref(), &error_output, entropy) {
+                    Ok(a) => a,
+                    Err(f) => return Outcome::Fail(f),
+                };
+                let merged = match self.apply_result_path(t, c.result_path.as_ref(), raw, error_output) {
+                    Ok(v) => v,
+                    Err(f) => return Outcome::Fail(f),
+                };
+                if let Err(f) = self.check_size(t, &merged) {
+                    return Outcome::Fail(f);
+                }
+                if let Some(values) = assigned {
+                    self.thread_mut(t).vars.assign(values);
+                }
+                if let Some(exited) = EventType::state_exited(state.kind.type_name()) {
+                    self.thread_event(t, exited, EventDetails {
+                        name: Some(state.name.clone()),
+                        output: self.options.record_history.then(|| merged.clone()),
+                        ..Default::default()
+                    });
+                }
+                return Outcome::Next(c.next, merged);
+            }
+        }
+        if let Some(ev) = failed_event {
+            self.thread_event(t, ev, failure_details(&f));
+        }
+        Outcome::Fail(f)
+    }
+}
+
+fn failure_details(f: &Failure) -> EventDetails {
+    EventDetails { error: f.error.clone(), cause: f.cause.clone(), ..Default::default() }
+}
+
+fn state_uses_context_in_choice(choice: &crate::definition::Choice) -> bool {
+    // Choice conditions may read `$$`; building the context is cheap next to
+    // a wrong answer, but skip it when no rule mentions it.
+    choice.choices.iter().any(|b| format!("{:?}", b.rule.condition).contains("Context"))
+}
+
+/// AWS's matching: names match exactly; `States.ALL` matches anything but the
+/// terminal errors; `States.TaskFailed` matches any error but `States.Timeout`
+/// and the terminal ones (AWS: "acts as a wildcard that matches any known
+/// error name except for States.Timeout").
+fn error_matches(error_equals: &[String], f: &Failure) -> bool {
+    let name = f.error_name();
+    error_equals.iter().any(|e| {
+        e == name
+            || (e == failure::STATES_ALL && !f.is_terminal())
+            || (e == failure::STATES_TASK_FAILED && !f.is_terminal() && name != failure::STATES_TIMEOUT)
+    })
+}
+
+fn retry_delay_ms(r: &Retrier, attempt: u64, entropy: &mut dyn Entropy) -> i64 {
+    let mut secs = r.interval_seconds as f64 * r.backoff_rate.powi(attempt.min(1000) as i32);
+    if let Some(max) = r.max_delay_seconds {
+        secs = secs.min(max as f64);
+    }
+    if r.jitter_strategy == JitterStrategy::Full {
+        secs *= entropy.next_f64();
+    }
+    (secs * 1000.0).clamp(0.0, 1e15) as i64
+}
+
+/// The size in bytes of `value` serialized as compact JSON, counting stops
+/// once past `limit` (so huge values are not walked entirely).
+pub fn json_size(value: &Value, limit: usize) -> usize {
+    fn string_len(s: &str) -> usize {
+        2 + s.len() + s.bytes().filter(|b| *b == b'"' || *b == b'\\' || *b < 0x20).count()
+    }
+    fn walk(v: &Value, acc: &mut usize, limit: usize) {
+        if *acc > limit {
+            return;
+        }
+        match v {
+            Value::Null => *acc += 4,
+            Value::Bool(b) => *acc += if *b { 4 } else { 5 },
+            Value::Number(n) => *acc += n.to_string().len(),
+            Value::String(s) => *acc += string_len(s),
+            Value::Array(a) => {
+                *acc += 2 + a.len().saturating_sub(1);
+                for x in a {
+                    walk(x, acc, limit);
+                }
+            }
+            Value::Object(m) => {
+                *acc += 2 + m.len().saturating_sub(1);
+                for (k, x) in m {
+                    *acc += string_len(k) + 1;
+                    walk(x, acc, limit);
+                }
+            }
+        }
+    }
+    let mut acc = 0;
+    walk(value, &mut acc, limit);
+    acc
+}

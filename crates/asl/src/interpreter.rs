@@ -54,6 +54,9 @@ pub struct ExecutionInfo {
     pub role_arn: String,
     /// `$$.Execution.StartTime`.
     pub start_time: EpochMillis,
+    /// `$$.Execution.RedriveCount`; `None` for Express executions, whose
+    /// context object has no such field.
+    pub redrive_count: Option<u64>,
 }
 
 impl ExecutionInfo {
@@ -67,6 +70,7 @@ impl ExecutionInfo {
             state_machine_name: state_machine_name.to_owned(),
             role_arn: "arn:aws:iam::000000000000:role/stepgate".to_owned(),
             start_time,
+            redrive_count: Some(0),
         }
     }
 }
@@ -742,7 +746,9 @@ impl Execution {
         exec.insert("StartTime".into(), Value::String(format_timestamp(self.info.start_time)));
         exec.insert("Name".into(), Value::String(self.info.name.clone()));
         exec.insert("RoleArn".into(), Value::String(self.info.role_arn.clone()));
-        exec.insert("RedriveCount".into(), Value::from(0));
+        if let Some(n) = self.info.redrive_count {
+            exec.insert("RedriveCount".into(), Value::from(n));
+        }
         ctx.insert("Execution".into(), Value::Object(exec));
         let mut sm = JsonMap::new();
         sm.insert("Id".into(), Value::String(self.info.state_machine_arn.clone()));

@@ -27,7 +27,7 @@
 //!   (`[-2:]` is the last two, `[1:-1]` is empty because a negative `to` is
 //!   not adjusted when `from` is given). Jayway has no step: a third
 //!   component is checked for characters but ignored (`[0:4:2]` is `[0:4]`)
-//!   and `[::2]` is an error, exactly as AWS behaves.
+//!   and `[::2]` is an error, as in Jayway.
 //! * `['a','b']` as the last segment yields one object holding the keys that
 //!   exist (Jayway's "merge"), and counts as definite; elsewhere it fans out.
 //! * After a bracket, wildcard or name token a single trailing character is
@@ -36,17 +36,32 @@
 //!   array it tests each element. `!=` is true when the left side is missing.
 //! * Deep scan `..[0].x` / `..*.x` on an array applies `.x` to every element
 //!   (Jayway skips the token after `..` for arrays that are not the leaf).
+//! * In filters, string literals are unescaped (`'it\'s'`, `\n`, `\u00e9`),
+//!   JSON literals may use single-quoted strings (`in ['S', 'M']`), `@` is
+//!   the item and `$` the document the path runs on (the context object for
+//!   `$$...`, the variable's value for `$name...`). Equality is Jayway's:
+//!   a number equals a numeric string; `<`/`>` only compare number with
+//!   number and string with string (UTF-16 order, as Java).
+//! * Variable names (`$name`) are letters, digits and `_`, not starting with
+//!   a digit; letters include non-ASCII ones.
 //!
 //! Functions: `length()`, `min()`, `max()`, `avg()`, `stddev()`, `sum()`, with
 //! no arguments, only as the last segment (Jayway also accepts arguments and
 //! tokens after a function; such paths are rejected here). The filter regex
 //! operator `=~` and the `exists`/`type`/`matches` operators are rejected.
 //!
-//! Evaluation "fails" (`None` from [`Path::select`]) exactly where Jayway
-//! throws `PathNotFoundException` or `InvalidPathException` at run time: a
-//! definite path with no result ("No results for path: ..."), a missing
-//! property or a non-object/non-array before the first indefinite token, or a
-//! filter applied to a scalar there.
+//! Evaluation follows Jayway's exceptions. A definite path that matches
+//! nothing is `None` (AWS: "No results for path: $['x']"; see
+//! [`Path::not_found_message`]). An indefinite path whose evaluation hits a
+//! `PathNotFoundException` (e.g. `$.missing[*]`, `$.str[1:]`) is `[]`: the
+//! corpus cases `test_json_path_array_wildcard_or_slice_with_no_input` show
+//! AWS returning `[]` for `$.item.items[*]` on `{}`. Jayway's other run-time
+//! errors (a filter applied to a scalar before any indefinite token, an
+//! aggregation over no numbers) are `None` for any path.
+//!
+//! Parsing is iterative except through filters, whose nesting is limited to
+//! 32 levels; evaluation uses explicit stacks, so neither long paths nor
+//! deeply nested documents can overflow the stack.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -215,8 +230,9 @@ impl Path {
     /// names (`None` when it does not exist); an indefinite path gives the
     /// array of the nodes it matches.
     ///
-    /// `None` for an indefinite path means Jayway would have thrown (see the
-    /// module documentation), e.g. `$.missing[*]` or `$.str[1:]`.
+    /// An indefinite path that finds nothing gives `Some([])` (also when an
+    /// intermediate node is missing, as on AWS); `None` for it means a
+    /// Jayway run-time error such as a filter applied to a string.
     pub fn select(&self, env: &PathEnv<'_>) -> Option<Value> {
         let doc = self.document(env)?;
         if self.steps.reference {
@@ -233,6 +249,46 @@ impl Path {
         }
         let doc = self.document(env)?;
         self.steps.walk_reference(doc)
+    }
+
+    /// The message of the `PathNotFoundException` Jayway raises when this
+    /// path selects nothing, as AWS quotes it after `Invalid path '...' : `.
+    ///
+    /// A missing property before the last segment of a definite path is
+    /// `Missing property in path $['a']` (the path up to that property);
+    /// otherwise it is `No results for path: ` and [`Path::normalized`]
+    /// (confirmed by the corpus for a missing last property). Jayway's texts
+    /// for type mismatches name Java classes and are not reproduced: they
+    /// also get the `No results for path` form.
+    pub fn not_found_message(&self, env: &PathEnv<'_>) -> String {
+        if let (true, Some(doc)) = (self.steps.reference, self.document(env)) {
+            let mut cur = doc;
+            for (i, seg) in self.steps.segs.iter().enumerate() {
+                let last = i + 1 == self.steps.segs.len();
+                let next = match (seg, cur) {
+                    (Segment::Name(name, _), Value::Object(map)) => {
+                        let found = map.get(name.as_str());
+                        if found.is_none() && !last {
+                            let mut prefix = String::from("$");
+                            for seg in &self.steps.segs[..=i] {
+                                seg.write_normalized(&mut prefix);
+                            }
+                            return format!("Missing property in path {prefix}");
+                        }
+                        found
+                    }
+                    (Segment::Index(index), Value::Array(items)) => {
+                        effective_index(*index, items.len()).and_then(|i| items.get(i))
+                    }
+                    _ => None,
+                };
+                match next {
+                    Some(v) => cur = v,
+                    None => break,
+                }
+            }
+        }
+        format!("No results for path: {}", self.normalized())
     }
 
     /// The document the path's segments apply to.
@@ -266,11 +322,15 @@ impl fmt::Display for Path {
 /// `target` entirely.
 ///
 /// Fails, leaving `target` untouched, when the path is not a reference path
-/// on `$`, when an existing node on the way is not an object (a name) or not
-/// an array holding that index (an index: AWS writes into existing elements
-/// but never grows arrays or creates them), or when a missing node would need
-/// to be an array. The message is AWS's cause as observed from Step
-/// Functions: `Unable to apply ReferencePath $.x to input "input1"`.
+/// on `$`, when an existing node on the way is not an object (for a name),
+/// or when a missing node would have to be an array. Indices write into an
+/// existing element only (arrays are never grown or created): AWS documents
+/// nothing here, so this is our choice.
+///
+/// The message is AWS's cause as reported from real executions (error
+/// `States.ReferencePathConflict`, which the caller chooses):
+/// `Unable to apply ReferencePath $.someTaskResult to input "input1"`, the
+/// input printed as compact JSON.
 pub fn set_at_reference_path(
     target: &mut Value,
     path: &Path,
@@ -1510,7 +1570,8 @@ impl FilterParser<'_> {
                 let end = matching_close(self.b, self.pos).ok_or("JSON literal is not closed")?;
                 let raw = &self.s[self.pos..=end];
                 self.pos = end + 1;
-                serde_json::from_str(raw).map_err(|e| format!("Invalid JSON literal {raw}: {e}"))
+                let json = single_to_double_quotes(raw)?;
+                serde_json::from_str(&json).map_err(|e| format!("Invalid JSON literal {raw}: {e}"))
             }
             b'/' => Err("Regular expressions (=~) are not supported".into()),
             _ => {
@@ -1550,6 +1611,31 @@ fn matching_close(b: &[u8], open: usize) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// Jayway parses JSON literals leniently (json-smart), and its README uses
+/// `[?(@.size in ['S', 'M'])]`: rewrite single-quoted strings as JSON ones.
+fn single_to_double_quotes(raw: &str) -> Result<String, String> {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => i = skip_quoted(b, i).ok_or("Unterminated string in JSON literal")?,
+            b'\'' => {
+                let end = skip_quoted(b, i).ok_or("Unterminated string in JSON literal")?;
+                out.push_str(&raw[copied..i]);
+                let text = unescape(&raw[i + 1..end - 1])?;
+                out.push_str(&Value::String(text).to_string());
+                copied = end;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&raw[copied..]);
+    Ok(out)
 }
 
 /// A number as Java's `BigDecimal` reads it (`1`, `-1.5`, `1e3`, `.5`, `1.`).
@@ -1764,7 +1850,11 @@ fn run<'v>(
                         match from {
                             // Jayway does not adjust a negative `to` here, and a
                             // negative `from` walks from the end (handleArrayIndex).
-                            Some(from) => (i64::from(*from)..to.min(len)).for_each(&mut take),
+                            // Indices below -len match nothing, so start there
+                            // rather than loop over up to 2^31 misses.
+                            Some(from) => {
+                                (i64::from(*from).max(-len)..to.min(len)).for_each(&mut take)
+                            }
                             None => {
                                 let to = if to < 0 { len + to } else { to };
                                 (0..to.min(len)).for_each(&mut take);
@@ -1784,7 +1874,12 @@ fn run<'v>(
                     continue;
                 };
                 let target_leaf = next + 1 == segs.len();
-                scan(node, target, next, target_leaf, root, &mut children);
+                let scan_target = ScanTarget {
+                    segment: target,
+                    index: next,
+                    leaf: target_leaf,
+                };
+                scan(node, &scan_target, root, require_properties, &mut children);
             }
             Segment::Filter(filter) => match node {
                 Value::Object(_) => {
@@ -1816,18 +1911,29 @@ fn run<'v>(
     Ok(())
 }
 
+/// The token after `..`, where evaluation resumes for each matching node.
+struct ScanTarget<'p> {
+    segment: &'p Segment,
+    index: usize,
+    leaf: bool,
+}
+
 /// Jayway's `ScanPathToken.walk`: visits every container under `node`
 /// (itself included) in pre-order and emits where evaluation continues.
 fn scan<'v>(
     node: &'v Value,
-    target: &Segment,
-    target_index: usize,
-    target_leaf: bool,
+    target: &ScanTarget<'_>,
     root: &'v Value,
+    require_properties: bool,
     out: &mut Vec<(&'v Value, usize)>,
 ) {
+    let (target_index, target_leaf) = (target.index, target.leaf);
+    // Jayway's scan predicates, one per kind of target token.
     let matches = |model: &Value| -> bool {
-        match target {
+        match target.segment {
+            // With REQUIRE_PROPERTIES every object is visited (and then
+            // throws if it lacks the name).
+            Segment::Name(..) | Segment::Names(..) if require_properties => model.is_object(),
             Segment::Name(name, _) => model
                 .as_object()
                 .is_some_and(|m| m.contains_key(name.as_str())),
@@ -2089,7 +2195,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    struct Vars(Map<String, Value>);
+    struct Vars(Value);
 
     impl Variables for Vars {
         fn get(&self, name: &str) -> Option<&Value> {
@@ -2097,25 +2203,714 @@ mod tests {
         }
     }
 
+    fn parse(path: &str) -> Path {
+        match Path::parse(path) {
+            Ok(p) => p,
+            Err(e) => panic!("{path}: {e}"),
+        }
+    }
+
     fn sel(path: &str, input: &Value) -> Option<Value> {
-        let p = Path::parse(path).unwrap_or_else(|e| panic!("{e}"));
         let env = PathEnv {
             input,
             context: &Value::Null,
             variables: &NoVariables,
         };
-        p.select(&env)
+        parse(path).select(&env)
+    }
+
+    fn store() -> Value {
+        json!({
+            "store": {
+                "book": [
+                    {"category": "reference", "author": "Nigel Rees", "title": "Sayings", "price": 8.95},
+                    {"category": "fiction", "author": "Evelyn Waugh", "title": "Sword", "price": 12.99},
+                    {"category": "fiction", "author": "Herman Melville", "title": "Moby Dick", "isbn": "0-553", "price": 8.99},
+                    {"category": "fiction", "author": "J. R. R. Tolkien", "title": "LOTR", "isbn": "0-395", "price": 22.99}
+                ],
+                "bicycle": {"color": "red", "price": 19.95}
+            },
+            "expensive": 10
+        })
     }
 
     #[test]
-    fn simple_paths() {
-        let doc = json!({"a": {"b": [10, 20, 30]}, "x-y": 1});
+    fn roots() {
+        assert_eq!(parse("$").root(), &PathRoot::Input);
+        assert_eq!(parse("$.a").root(), &PathRoot::Input);
+        assert_eq!(parse("$$").root(), &PathRoot::Context);
+        assert_eq!(parse("$$.Execution.Id").root(), &PathRoot::Context);
+        assert_eq!(parse("$myVar").root(), &PathRoot::Variable("myVar".into()));
+        assert_eq!(
+            parse("$my_Var2.field[0]").root(),
+            &PathRoot::Variable("my_Var2".into())
+        );
+        assert_eq!(parse("$_x").root(), &PathRoot::Variable("_x".into()));
+        assert!(parse("$$.Map.Item.Value").uses_context());
+        assert!(!parse("$.a").uses_context());
+        // Jayway trims blanks around the path; text() keeps what was written.
+        assert_eq!(parse(" $.a ").text(), " $.a ");
+        assert_eq!(parse(" $.a "), parse("$.a"));
+    }
+
+    #[test]
+    fn syntax_errors() {
+        for bad in [
+            "",
+            "a",
+            "a.b",
+            "@.a",
+            "$1",
+            "$.",
+            "$..",
+            "$...a",
+            "$.a.",
+            "$. a",
+            "$.a b",
+            "$[",
+            "$[]",
+            "$['a",
+            "$['a'",
+            "$['a' 'b']",
+            "$['a',]",
+            "$[1a]",
+            "$[::2]",
+            "$[:]",
+            "$[1 2]",
+            "$[1: 2]",
+            "$$x",
+            "$x-y",
+            "$a[",
+            "$.a(",
+            "$.a(1)",
+            "$.nope()",
+            "$.length().a",
+            "$..length()",
+            "$[?(@.a ==)]",
+            "$[?(@.a =~ /x/)]",
+            "$[?(@.a == 'x)]",
+            "$[?]",
+            "$[?(@.a)",
+            "$[*",
+            "$[* 1]",
+            "$[2147483648]",
+            "$[?(true)]",
+            "$[?(@.a == 1) && ]",
+        ] {
+            assert!(Path::parse(bad).is_err(), "{bad:?} should not parse");
+        }
+        let err = Path::parse("$.a b").err();
+        assert_eq!(err.map(|e| e.text), Some("$.a b".to_owned()));
+    }
+
+    #[test]
+    fn dot_names_take_any_character_but_separators() {
+        let doc = json!({"a-b": 1, "a:b": 2, "ünï": 3, "a'b": 4, "a]b": 5, "$x": 6, "a*": 7});
+        assert_eq!(sel("$.a-b", &doc), Some(json!(1)));
+        assert_eq!(sel("$.a:b", &doc), Some(json!(2)));
+        assert_eq!(sel("$.ünï", &doc), Some(json!(3)));
+        assert_eq!(sel("$.a'b", &doc), Some(json!(4)));
+        assert_eq!(sel("$.a]b", &doc), Some(json!(5)));
+        assert_eq!(sel("$.$x", &doc), Some(json!(6)));
+        assert_eq!(sel("$.a*", &doc), Some(json!(7)));
+        let doc = json!({"delivery-partner": "x", "sub-values": [1]});
+        assert_eq!(sel("$.delivery-partner", &doc), Some(json!("x")));
+        assert_eq!(sel("$.sub-values", &doc), Some(json!([1])));
+    }
+
+    #[test]
+    fn bracket_names_are_verbatim() {
+        // AWS (corpus ESCAPE_SEQUENCES_JSONPATH): the backslash stays in the key.
+        let doc = json!({"Test\\\"\"Name\"": "Value\"\\"});
+        assert_eq!(sel(r#"$['Test\""Name"']"#, &doc), Some(json!("Value\"\\")));
+        let doc = json!({"a b": 1, "it's": 2, "x.y": 3, "[0]": 4, "a\\'b": 5, "": 6, "a,b": 7});
+        assert_eq!(sel("$['a b']", &doc), Some(json!(1)));
+        assert_eq!(sel(r#"$["it's"]"#, &doc), Some(json!(2)));
+        assert_eq!(sel("$['x.y']", &doc), Some(json!(3)));
+        assert_eq!(sel("$[ '[0]' ]", &doc), Some(json!(4)));
+        assert_eq!(sel(r"$['a\'b']", &doc), Some(json!(5)));
+        assert_eq!(sel("$['']", &doc), Some(json!(6)));
+        assert_eq!(sel("$['a,b']", &doc), Some(json!(7)));
+        assert_eq!(sel("$.['a b']", &doc), Some(json!(1)));
+    }
+
+    #[test]
+    fn definite_paths() {
+        for p in [
+            "$",
+            "$$",
+            "$v",
+            "$.a",
+            "$.a.b[0]",
+            "$['a'][-1]",
+            "$$.Execution.Input.x",
+            "$v.a[2]",
+        ] {
+            assert!(parse(p).is_definite(), "{p}");
+            assert!(parse(p).is_single_valued(), "{p}");
+        }
+        for p in [
+            "$.a[*]",
+            "$.*",
+            "$..a",
+            "$.a[1:2]",
+            "$.a[0,1]",
+            "$['a','b']",
+            "$.a[?(@.b)]",
+            "$.a.length()",
+        ] {
+            assert!(!parse(p).is_definite(), "{p}");
+        }
+        // Jayway's own notion: a trailing merge or function is single-valued.
+        assert!(parse("$['a','b']").is_single_valued());
+        assert!(parse("$.a.length()").is_single_valued());
+        assert!(!parse("$['a','b'].c").is_single_valued());
+    }
+
+    #[test]
+    fn select_definite() {
+        let doc = json!({"a": {"b": [10, 20, 30]}, "n": null, "s": "str"});
         assert_eq!(sel("$", &doc), Some(doc.clone()));
         assert_eq!(sel("$.a.b[0]", &doc), Some(json!(10)));
         assert_eq!(sel("$['a']['b'][-1]", &doc), Some(json!(30)));
-        assert_eq!(sel("$.x-y", &doc), Some(json!(1)));
+        assert_eq!(sel("$.a.b[-3]", &doc), Some(json!(10)));
+        assert_eq!(sel("$.n", &doc), Some(Value::Null));
         assert_eq!(sel("$.a.c", &doc), None);
         assert_eq!(sel("$.a.b[3]", &doc), None);
+        assert_eq!(sel("$.a.b[-4]", &doc), None);
         assert_eq!(sel("$.a.b.c", &doc), None);
+        assert_eq!(sel("$.s.x", &doc), None);
+        assert_eq!(sel("$.s[0]", &doc), None);
+        assert_eq!(sel("$.n.x", &doc), None);
+        assert_eq!(sel("$.missing.x", &doc), None);
+        assert_eq!(sel("$[0]", &json!([1, 2])), Some(json!(1)));
+        assert_eq!(sel("$.x", &json!([1])), None);
+        assert_eq!(sel("$.x", &json!("s")), None);
+    }
+
+    #[test]
+    fn select_ref_borrows_and_rejects_indefinite() {
+        let doc = json!({"a": {"b": [1, {"c": true}]}});
+        let env = PathEnv {
+            input: &doc,
+            context: &Value::Null,
+            variables: &NoVariables,
+        };
+        let hit = parse("$.a.b[1].c").select_ref(&env);
+        assert!(hit.is_some_and(|v| std::ptr::eq(v, &doc["a"]["b"][1]["c"])));
+        assert_eq!(parse("$.a.x").select_ref(&env), None);
+        assert_eq!(parse("$.a.b[*]").select_ref(&env), None);
+        assert_eq!(parse("$").select_ref(&env), Some(&doc));
+    }
+
+    #[test]
+    fn context_and_variables() {
+        let input = json!({"in": 1});
+        let context = json!({"Execution": {"Id": "arn:x", "Input": {"k": "v"}}, "Map": {"Item": {"Value": [5, 6]}}});
+        let vars = Vars(json!({"myVar": {"field": [7, 8]}, "n": 3}));
+        let env = PathEnv {
+            input: &input,
+            context: &context,
+            variables: &vars,
+        };
+        assert_eq!(parse("$$.Execution.Id").select(&env), Some(json!("arn:x")));
+        assert_eq!(parse("$$.Execution.Input.k").select(&env), Some(json!("v")));
+        assert_eq!(
+            parse("$$.Execution.Input.no_such_jsonpath").select(&env),
+            None
+        );
+        assert_eq!(parse("$$.Map.Item.Value[-1]").select(&env), Some(json!(6)));
+        assert_eq!(parse("$$").select(&env), Some(context.clone()));
+        assert_eq!(parse("$myVar.field[0]").select(&env), Some(json!(7)));
+        assert_eq!(parse("$myVar.field[*]").select(&env), Some(json!([7, 8])));
+        assert_eq!(parse("$n").select(&env), Some(json!(3)));
+        assert_eq!(parse("$n").select_ref(&env), Some(&json!(3)));
+        assert_eq!(parse("$undefined").select(&env), None);
+        assert_eq!(parse("$.in").select(&env), Some(json!(1)));
+        // `$` inside a filter is the document the path runs on.
+        let env = PathEnv {
+            input: &input,
+            context: &json!({"lim": 5, "xs": [4, 5, 6]}),
+            variables: &vars,
+        };
+        assert_eq!(parse("$$.xs[?(@ > $.lim)]").select(&env), Some(json!([6])));
+    }
+
+    #[test]
+    fn wildcard_slice_union() {
+        let doc = json!({"a": [0, 1, 2, 3, 4], "o": {"x": 1, "y": {"z": 2}}});
+        assert_eq!(sel("$.a[*]", &doc), Some(json!([0, 1, 2, 3, 4])));
+        assert_eq!(sel("$.o.*", &doc), Some(json!([1, {"z": 2}])));
+        assert_eq!(sel("$.o[*].z", &doc), Some(json!([2])));
+        assert_eq!(sel("$.a[1:3]", &doc), Some(json!([1, 2])));
+        assert_eq!(sel("$.a[:2]", &doc), Some(json!([0, 1])));
+        assert_eq!(sel("$.a[-2:]", &doc), Some(json!([3, 4])));
+        assert_eq!(sel("$.a[2:]", &doc), Some(json!([2, 3, 4])));
+        assert_eq!(sel("$.a[:-2]", &doc), Some(json!([0, 1, 2])));
+        assert_eq!(sel("$.a[3:100]", &doc), Some(json!([3, 4])));
+        assert_eq!(sel("$.a[10:]", &doc), Some(json!([])));
+        // Jayway quirks: a negative `to` with a `from` is not adjusted, a
+        // negative `from` with a `to` counts from the end, no step.
+        assert_eq!(sel("$.a[1:-1]", &doc), Some(json!([])));
+        assert_eq!(sel("$.a[-2:2]", &doc), Some(json!([3, 4, 0, 1])));
+        assert_eq!(sel("$.a[0:4:2]", &doc), Some(json!([0, 1, 2, 3])));
+        assert_eq!(
+            sel("$.a[-2147483648:2]", &doc),
+            Some(json!([0, 1, 2, 3, 4, 0, 1]))
+        );
+        assert_eq!(sel("$.a[0,2,-1,9]", &doc), Some(json!([0, 2, 4])));
+        assert_eq!(sel("$.a[ 1 , 2 ]", &doc), Some(json!([1, 2])));
+        // Trailing multi-name: one merged object with the keys present.
+        assert_eq!(
+            sel("$.o['x','nope','y']", &doc),
+            Some(json!({"x": 1, "y": {"z": 2}}))
+        );
+        assert_eq!(sel("$['a','o'].y", &doc), Some(json!([{"z": 2}])));
+        assert_eq!(sel("$[*]", &json!({})), Some(json!([])));
+        assert_eq!(sel("$.s[*]", &json!({"s": "str"})), Some(json!([])));
+    }
+
+    #[test]
+    fn indefinite_paths_yield_empty_lists_when_nothing_matches() {
+        // Corpus test_json_path_array_wildcard_or_slice_with_no_input.
+        let empty = json!({});
+        for p in [
+            "$.item.items[*]",
+            "$.item.items[1:5].itemValue",
+            "$.item.items[1:5]",
+            "$.item.items[1:]",
+            "$.item.items[:1]",
+            "$.items[1:].itemValue",
+            "$.items[1:]",
+            "$.items[:1].itemValue",
+            "$.items[:1]",
+            "$[*]",
+        ] {
+            assert_eq!(sel(p, &empty), Some(json!([])), "{p}");
+        }
+        assert_eq!(sel("$.s[1:]", &json!({"s": "str"})), Some(json!([])));
+        // A filter on a scalar is Jayway's InvalidPathException: a failure.
+        assert_eq!(sel("$.s[?(@.a)]", &json!({"s": "str"})), None);
+    }
+
+    #[test]
+    fn corpus_array_access() {
+        let items: Vec<Value> = (0..11).map(|i| json!({"item_key": i})).collect();
+        let doc = json!({"items": items});
+        assert_eq!(sel("$.items[10]", &doc), Some(json!({"item_key": 10})));
+        assert_eq!(sel("$.items[0]", &doc), Some(json!({"item_key": 0})));
+        assert_eq!(sel("$.items[:1].item_key", &doc), Some(json!([0])));
+        let doc = json!({"users": [{"year": 1997, "status": 0}, {"year": 1998, "status": 1}]});
+        assert_eq!(
+            sel("$.users[?(@.status == 0)]", &doc),
+            Some(json!([{"year": 1997, "status": 0}]))
+        );
+    }
+
+    #[test]
+    fn deep_scan() {
+        let doc = store();
+        assert_eq!(
+            sel("$..author", &doc),
+            Some(json!([
+                "Nigel Rees",
+                "Evelyn Waugh",
+                "Herman Melville",
+                "J. R. R. Tolkien"
+            ]))
+        );
+        assert_eq!(
+            sel("$.store..price", &doc),
+            Some(json!([8.95, 12.99, 8.99, 22.99, 19.95]))
+        );
+        assert_eq!(sel("$..book[2].title", &doc), Some(json!(["Moby Dick"])));
+        assert_eq!(sel("$..book[-1].title", &doc), Some(json!(["LOTR"])));
+        assert_eq!(
+            sel("$..book[0,1].title", &doc),
+            Some(json!(["Sayings", "Sword"]))
+        );
+        assert_eq!(sel("$..book[:2].price", &doc), Some(json!([8.95, 12.99])));
+        assert_eq!(
+            sel("$..[?(@.isbn)].title", &doc),
+            Some(json!(["Moby Dick", "LOTR"]))
+        );
+        assert_eq!(
+            sel("$..book[?(@.price < 10)].title", &doc),
+            Some(json!(["Sayings", "Moby Dick"]))
+        );
+        assert_eq!(sel("$..nope", &doc), Some(json!([])));
+        assert_eq!(
+            sel("$..*", &json!({"a": {"b": 1}, "c": [2]})),
+            Some(json!([{"b": 1}, [2], 1, 2]))
+        );
+        assert_eq!(
+            sel("$..[0]", &json!({"a": [[1, 2], [3]]})),
+            Some(json!([[1, 2], 1, 3]))
+        );
+        assert_eq!(sel("$..book.length()", &doc), Some(json!(1)));
+        assert_eq!(sel("$..price.length()", &doc), Some(json!(5)));
+    }
+
+    #[test]
+    fn filters() {
+        let doc = store();
+        let titles = |p: &str| sel(p, &doc);
+        assert_eq!(
+            titles("$.store.book[?(@.isbn)].title"),
+            Some(json!(["Moby Dick", "LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(!@.isbn)].title"),
+            Some(json!(["Sayings", "Sword"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.category == 'fiction' && @.price > 10)].title"),
+            Some(json!(["Sword", "LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.price < 9 || @.author == \"J. R. R. Tolkien\")].title"),
+            Some(json!(["Sayings", "Moby Dick", "LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.price <= 8.99)].title"),
+            Some(json!(["Sayings", "Moby Dick"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.price >= 22.99)].title"),
+            Some(json!(["LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.price != 8.95)].title"),
+            Some(json!(["Sword", "Moby Dick", "LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.price < $.expensive)].title"),
+            Some(json!(["Sayings", "Moby Dick"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(!(@.price < 10))].title"),
+            Some(json!(["Sword", "LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?((@.price < 10 || @.price > 20) && @.isbn)].title"),
+            Some(json!(["Moby Dick", "LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.author in ['Nigel Rees', 'x'])].title"),
+            Some(json!(["Sayings"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.author in [\"Nigel Rees\"])].title"),
+            Some(json!(["Sayings"]))
+        );
+        assert_eq!(
+            titles("$.store.book[?(@.title size 4)].title"),
+            Some(json!(["LOTR"]))
+        );
+        assert_eq!(
+            titles("$.store[?(@.bicycle)].bicycle.color"),
+            Some(json!(["red"]))
+        );
+
+        let doc = json!([
+            {"n": 1, "s": "1", "b": true, "z": null, "l": [1, 2], "e": ""},
+            {"n": 2, "s": "b", "b": false, "l": []},
+            {"s": "c"}
+        ]);
+        let idx = |p: &str| sel(p, &doc).map(|v| v.as_array().map(Vec::len));
+        assert_eq!(idx("$[?(@.n == 1)]"), Some(Some(1)));
+        assert_eq!(
+            idx("$[?(@.n == '1')]"),
+            Some(Some(1)),
+            "number equals numeric string"
+        );
+        assert_eq!(
+            idx("$[?(@.s == 1)]"),
+            Some(Some(1)),
+            "string equals number printed the same"
+        );
+        assert_eq!(idx("$[?(@.b == true)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.b == false)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.z == null)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.z)]"), Some(Some(1)), "null counts as existing");
+        assert_eq!(idx("$[?(@.n != 1)]"), Some(Some(2)), "missing is not equal");
+        assert_eq!(idx("$[?(@.n === '1')]"), Some(Some(0)));
+        assert_eq!(idx("$[?(@.s > 'a')]"), Some(Some(2)));
+        assert_eq!(
+            idx("$[?(@.n > '0')]"),
+            Some(Some(0)),
+            "no cross-type ordering"
+        );
+        assert_eq!(idx("$[?(@.l contains 2)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.l empty true)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.e empty true)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.l == [1,2])]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.l subsetof [1,2,3])]"), Some(Some(2)));
+        assert_eq!(idx("$[?(@.l anyof [2,9])]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.l noneof [2,9])]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.n nin [1])]"), Some(Some(2)));
+        assert_eq!(idx("$[?(@.l.length() > 1)]"), Some(Some(1)));
+        assert_eq!(idx("$[?(@.s == 'it\\'s')]"), Some(Some(0)));
+        assert_eq!(
+            sel("$[?(@ == 'it\\'s')]", &json!(["it's", "x"])),
+            Some(json!(["it's"]))
+        );
+        assert_eq!(
+            sel("$[?(@ == '\\u00e9\\n')]", &json!(["é\n"])),
+            Some(json!(["é\n"]))
+        );
+        assert_eq!(
+            sel("$[?(@ > 1)]", &json!([1, 2, 3.5, "4"])),
+            Some(json!([2, 3.5]))
+        );
+        // A filter on an object tests the object itself.
+        assert_eq!(
+            sel("$.o[?(@.a == 1)]", &json!({"o": {"a": 1}})),
+            Some(json!([{"a": 1}]))
+        );
+    }
+
+    #[test]
+    fn functions() {
+        let doc = json!({"a": [1, 2, 3, "x"], "o": {"k": 1, "j": 2}, "s": "str", "e": []});
+        assert_eq!(sel("$.a.length()", &doc), Some(json!(4)));
+        assert_eq!(sel("$.o.length()", &doc), Some(json!(2)));
+        assert_eq!(sel("$.s.length()", &doc), Some(Value::Null));
+        assert_eq!(sel("$.missing.length()", &doc), None);
+        assert_eq!(sel("$.a.sum()", &doc), Some(json!(6.0)));
+        assert_eq!(sel("$.a.min()", &doc), Some(json!(1.0)));
+        assert_eq!(sel("$.a.max()", &doc), Some(json!(3.0)));
+        assert_eq!(sel("$.a.avg()", &doc), Some(json!(2.0)));
+        assert_eq!(sel("$.e.sum()", &doc), None);
+        assert_eq!(sel("$.length()", &doc), Some(json!(4)));
+        assert_eq!(
+            sel("$.*.length()", &json!({"x": [1], "y": [1, 2]})),
+            Some(json!([1, 2]))
+        );
+    }
+
+    #[test]
+    fn jayway_ignores_one_trailing_character_after_a_token() {
+        let doc = json!({"a": [1, 2], "b": {"cd": 3}});
+        assert_eq!(parse("$.a[0]]"), parse("$.a[0]"));
+        assert_eq!(parse("$.a["), parse("$.a"));
+        assert_eq!(parse("$['b']x"), parse("$['b']"));
+        assert_eq!(sel("$['b']cd", &doc), Some(json!(3)));
+        assert_eq!(sel("$.a[1]x", &doc), Some(json!(2)));
+    }
+
+    #[test]
+    fn normalized_text() {
+        let cases = [
+            ("$", "$"),
+            ("$.NoSuchInputPath", "$['NoSuchInputPath']"),
+            ("$.NoSuchOutputPath", "$['NoSuchOutputPath']"),
+            ("$.a[0].b", "$['a'][0]['b']"),
+            ("$['a']", "$['a']"),
+            ("$[\"a\"]", "$[\"a\"]"),
+            ("$['a','b']", "$['a','b']"),
+            ("$.a[-1]", "$['a'][-1]"),
+            ("$.a[0, 1]", "$['a'][0,1]"),
+            ("$.a[1:3]", "$['a'][1:3]"),
+            ("$.a[:3]", "$['a'][:3]"),
+            ("$.a[-2:]", "$['a'][-2:]"),
+            ("$.a[*]", "$['a'][*]"),
+            ("$.a.*", "$['a'][*]"),
+            ("$..a", "$..['a']"),
+            ("$..*", "$..[*]"),
+            ("$.a[?(@.b == 1)].c", "$['a'][?]['c']"),
+            ("$.a.length()", "$['a'].length()"),
+            ("$$.Execution.Id", "$['Execution']['Id']"),
+            ("$myVar.field[0]", "$['field'][0]"),
+            ("$.a-b", "$['a-b']"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(parse(path).normalized(), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn not_found_messages() {
+        let doc = json!({"a": {"b": 1}, "arr": [{"x": 1}]});
+        let env = PathEnv {
+            input: &doc,
+            context: &Value::Null,
+            variables: &NoVariables,
+        };
+        let msg = |p: &str| parse(p).not_found_message(&env);
+        assert_eq!(
+            msg("$.NoSuchInputPath"),
+            "No results for path: $['NoSuchInputPath']"
+        );
+        assert_eq!(msg("$.a.c"), "No results for path: $['a']['c']");
+        assert_eq!(msg("$.x.y.z"), "Missing property in path $['x']");
+        assert_eq!(msg("$.a.x.y"), "Missing property in path $['a']['x']");
+        assert_eq!(
+            msg("$.arr[0].nope.z"),
+            "Missing property in path $['arr'][0]['nope']"
+        );
+        assert_eq!(msg("$.arr[5].x"), "No results for path: $['arr'][5]['x']");
+        assert_eq!(msg("$.a[*].q"), "No results for path: $['a'][*]['q']");
+    }
+
+    #[test]
+    fn display_is_canonical_and_round_trips() {
+        let cases = [
+            ("$", "$"),
+            ("$$", "$$"),
+            ("$v", "$v"),
+            ("$['a']['b'][0]", "$.a.b[0]"),
+            ("$.a.*", "$.a[*]"),
+            ("$..a", "$..a"),
+            ("$..['a b']", "$..['a b']"),
+            ("$[ 'x y' , 'z' ]", "$['x y','z']"),
+            ("$[\"q\"]", "$[\"q\"]"),
+            ("$.a[ 1 , -2 ]", "$.a[1,-2]"),
+            ("$.a[0:4:2]", "$.a[0:4]"),
+            ("$$.Execution.Input", "$$.Execution.Input"),
+            ("$.a[?(@.b==1&&@.c)]", "$.a[?((@.b == 1) && (@.c))]"),
+            ("$.a[?(@.b || !@.c)]", "$.a[?((@.b) || (!@.c))]"),
+            ("$.a[?(!(@.b<'x\\'y'))]", "$.a[?(!(@.b < 'x\\'y'))]"),
+            (
+                "$.a[?(@['p q'] in [1,\"two\"])]",
+                "$.a[?(@['p q'] in [1,\"two\"])]",
+            ),
+            ("$.a.length()", "$.a.length()"),
+            (" $.a ", "$.a"),
+        ];
+        for (path, want) in cases {
+            let p = parse(path);
+            assert_eq!(p.to_string(), want, "{path}");
+            assert_eq!(parse(&p.to_string()), p, "{path}");
+        }
+    }
+
+    #[test]
+    fn set_reference_path() {
+        let mut doc = json!({"a": 1});
+        set_at_reference_path(&mut doc, &parse("$"), json!("whole"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc, json!("whole"));
+
+        let mut doc = json!({"a": 1, "b": {"c": 2}});
+        let ok = |doc: &mut Value, p: &str, v: Value| {
+            set_at_reference_path(doc, &parse(p), v).unwrap_or_else(|e| panic!("{p}: {e}"))
+        };
+        ok(&mut doc, "$.b.c", json!(3));
+        ok(&mut doc, "$.b.d", json!(4));
+        ok(&mut doc, "$.x.y.z", json!(5));
+        ok(&mut doc, "$['q r']", json!(6));
+        ok(&mut doc, "$.a", json!(7));
+        assert_eq!(
+            doc,
+            json!({"a": 7, "b": {"c": 3, "d": 4}, "x": {"y": {"z": 5}}, "q r": 6})
+        );
+        // Keys keep their position when overwritten.
+        let keys: Vec<&String> = doc
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["a", "b", "x", "q r"]);
+
+        let mut doc = json!({"arr": [1, {"k": 0}]});
+        ok(&mut doc, "$.arr[0]", json!("x"));
+        ok(&mut doc, "$.arr[-1].k", json!(9));
+        ok(&mut doc, "$.arr[1].new.deep", json!(true));
+        assert_eq!(doc, json!({"arr": ["x", {"k": 9, "new": {"deep": true}}]}));
+    }
+
+    #[test]
+    fn set_reference_path_failures_leave_target_untouched() {
+        let original = json!({"s": "str", "n": null, "arr": [1], "o": {}});
+        for p in [
+            "$.s.x",
+            "$.n.x",
+            "$.arr.x",
+            "$.arr[1]",
+            "$.arr[-2]",
+            "$.o[0]",
+            "$.o.new[0]",
+            "$.o.a.b[0]",
+        ] {
+            let mut doc = original.clone();
+            let err = set_at_reference_path(&mut doc, &parse(p), json!(1));
+            let want = format!("Unable to apply ReferencePath {p} to input {original}");
+            assert_eq!(err, Err(SetPathError(want)), "{p}");
+            assert_eq!(doc, original, "{p} must not modify the target");
+        }
+        // Qiita report of AWS's cause for a string input.
+        let mut doc = json!("input1");
+        let err = set_at_reference_path(&mut doc, &parse("$.someTaskResult"), json!({}));
+        assert_eq!(
+            err,
+            Err(SetPathError(
+                r#"Unable to apply ReferencePath $.someTaskResult to input "input1""#.into()
+            ))
+        );
+        // Not reference paths, or not on the input.
+        for p in ["$.a[*]", "$..a", "$$.a", "$v.a", "$['a','b']"] {
+            let mut doc = json!({});
+            assert!(
+                set_at_reference_path(&mut doc, &parse(p), json!(1)).is_err(),
+                "{p}"
+            );
+            assert_eq!(doc, json!({}));
+        }
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        let deep_brackets = "[".repeat(100_000);
+        let _ = Path::parse(&format!("$.a{deep_brackets}"));
+        let _ = Path::parse(&format!(
+            "$[?({}@.a{})]",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        ));
+        let _ = Path::parse(&format!("$[?({}@.a)]", "!".repeat(10_000)));
+        let nested = (0..200).fold("@.a".to_owned(), |acc, _| format!("@.a[?({acc})]"));
+        assert!(Path::parse(&format!("$[?({nested})]")).is_err());
+        let long = format!("${}", ".a".repeat(100_000));
+        let p = parse(&long);
+        assert!(p.is_definite());
+        assert_eq!(
+            p.select(&PathEnv {
+                input: &json!({}),
+                context: &Value::Null,
+                variables: &NoVariables
+            }),
+            None
+        );
+        for s in [
+            "$[?(",
+            "$[?(@",
+            "$[?(@.a ==",
+            "$['\\",
+            "$[\"",
+            "$.é(",
+            "$[?(@.a == '\\u12')]",
+            "$[?(@ == -)]",
+        ] {
+            let _ = Path::parse(s);
+        }
+    }
+
+    #[test]
+    fn deep_documents_do_not_overflow() {
+        let mut doc = json!({"x": 1});
+        for _ in 0..50_000 {
+            // Not `json!`: it would serialize `doc` recursively.
+            let mut map = Map::new();
+            map.insert("a".into(), doc);
+            doc = Value::Object(map);
+        }
+        assert_eq!(sel("$..nope", &doc), Some(json!([])));
+        assert_eq!(sel("$..x", &doc), Some(json!([1])));
+        assert_eq!(sel("$..[?(@.x)].x", &doc), Some(json!([1])));
+        // serde_json drops values recursively; unwind this one by hand.
+        let mut cur = doc;
+        while let Some(next) = cur.as_object_mut().and_then(|m| m.remove("a")) {
+            cur = next;
+        }
     }
 }

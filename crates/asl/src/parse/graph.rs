@@ -38,10 +38,10 @@ pub(super) fn check_scope(
             }
             if let Some(state) = states.get(name) {
                 for target in targets(state) {
-                    if let Some((key, _)) = states.get_key_value(target) {
-                        if !seen.contains(key.as_str()) {
-                            stack.push(key);
-                        }
+                    if let Some((key, _)) = states.get_key_value(target)
+                        && !seen.contains(key.as_str())
+                    {
+                        stack.push(key);
                     }
                 }
             }
@@ -58,7 +58,11 @@ pub(super) fn check_scope(
         }
     }
     if !states.values().any(is_terminal) {
-        diags.error(MISSING_END_STATE, scope_location, "Workflow has no terminal state");
+        diags.error(
+            MISSING_END_STATE,
+            scope_location,
+            "Workflow has no terminal state",
+        );
     }
 }
 
@@ -73,13 +77,22 @@ fn targets(state: &Value) -> Vec<&str> {
     }
     for list in ["Choices", "Catch"] {
         if let Some(Value::Array(items)) = state.get(list) {
-            out.extend(items.iter().filter_map(|item| item.get("Next").and_then(Value::as_str)));
+            out.extend(
+                items
+                    .iter()
+                    .filter_map(|item| item.get("Next").and_then(Value::as_str)),
+            );
         }
     }
     out
 }
 
+/// Terminal, or reported already: a non-Choice state with neither `Next`
+/// nor `End: true` has its own error, and blaming the scope as well would
+/// only repeat it.
 fn is_terminal(state: &Value) -> bool {
-    matches!(state.get("Type").and_then(Value::as_str), Some("Succeed" | "Fail"))
+    let ty = state.get("Type").and_then(Value::as_str);
+    matches!(ty, Some("Succeed" | "Fail"))
         || state.get("End") == Some(&Value::Bool(true))
+        || (ty != Some("Choice") && state.get("Next").is_none())
 }

@@ -31,7 +31,11 @@ pub(super) struct DuplicateKey {
 pub(super) fn parse(text: &str) -> Result<(Value, Vec<DuplicateKey>), serde_json::Error> {
     let mut duplicates = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = ValueSeed { pointer: "/".to_owned(), duplicates: &mut duplicates }.deserialize(&mut de)?;
+    let value = ValueSeed {
+        pointer: "/".to_owned(),
+        duplicates: &mut duplicates,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     Ok((value, duplicates))
 }
@@ -41,7 +45,9 @@ pub(super) fn parse(text: &str) -> Result<(Value, Vec<DuplicateKey>), serde_json
 pub(super) fn depth_exceeds(value: &Value, limit: usize) -> bool {
     let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
     while let Some((v, depth)) = stack.pop() {
-        let (Value::Array(_) | Value::Object(_)) = v else { continue };
+        let (Value::Array(_) | Value::Object(_)) = v else {
+            continue;
+        };
         if depth >= limit {
             return true;
         }
@@ -111,7 +117,10 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let mut items = Vec::new();
         loop {
             let pointer = pointer_push(&self.pointer, &items.len().to_string());
-            match seq.next_element_seed(ValueSeed { pointer, duplicates: &mut *self.duplicates })? {
+            match seq.next_element_seed(ValueSeed {
+                pointer,
+                duplicates: &mut *self.duplicates,
+            })? {
                 Some(v) => items.push(v),
                 None => break,
             }
@@ -123,9 +132,15 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             let pointer = pointer_push(&self.pointer, &key);
-            let value = access.next_value_seed(ValueSeed { pointer, duplicates: &mut *self.duplicates })?;
+            let value = access.next_value_seed(ValueSeed {
+                pointer,
+                duplicates: &mut *self.duplicates,
+            })?;
             if map.contains_key(&key) {
-                self.duplicates.push(DuplicateKey { object: self.pointer.clone(), key: key.clone() });
+                self.duplicates.push(DuplicateKey {
+                    object: self.pointer.clone(),
+                    key: key.clone(),
+                });
             }
             // Last one wins, as with serde_json and Jackson.
             map.insert(key, value);

@@ -36,32 +36,132 @@ struct Service {
 /// AWS's "Supported Optimized integrations" table (Step Functions developer
 /// guide), plus `aws-sdk` (SDK integrations: callback but never `.sync`).
 const SERVICES: &[Service] = &[
-    Service { name: "apigateway", sync: false, token: true, apis: Some(&["invoke"]) },
-    Service { name: "athena", sync: true, token: false, apis: None },
-    Service { name: "batch", sync: true, token: false, apis: Some(&["submitJob"]) },
-    Service { name: "bedrock", sync: true, token: true, apis: None },
-    Service { name: "codebuild", sync: true, token: false, apis: None },
+    Service {
+        name: "apigateway",
+        sync: false,
+        token: true,
+        apis: Some(&["invoke"]),
+    },
+    Service {
+        name: "athena",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "batch",
+        sync: true,
+        token: false,
+        apis: Some(&["submitJob"]),
+    },
+    Service {
+        name: "bedrock",
+        sync: true,
+        token: true,
+        apis: None,
+    },
+    Service {
+        name: "codebuild",
+        sync: true,
+        token: false,
+        apis: None,
+    },
     Service {
         name: "dynamodb",
         sync: false,
         token: false,
         apis: Some(&["getItem", "putItem", "updateItem", "deleteItem"]),
     },
-    Service { name: "ecs", sync: true, token: true, apis: Some(&["runTask"]) },
-    Service { name: "eks", sync: true, token: true, apis: None },
-    Service { name: "elasticmapreduce", sync: true, token: false, apis: None },
-    Service { name: "emr-containers", sync: true, token: false, apis: None },
-    Service { name: "emr-serverless", sync: true, token: false, apis: None },
-    Service { name: "events", sync: false, token: true, apis: Some(&["putEvents"]) },
-    Service { name: "glue", sync: true, token: false, apis: Some(&["startJobRun"]) },
-    Service { name: "databrew", sync: true, token: false, apis: None },
-    Service { name: "lambda", sync: false, token: true, apis: Some(&["invoke"]) },
-    Service { name: "mediaconvert", sync: true, token: false, apis: None },
-    Service { name: "sagemaker", sync: true, token: false, apis: None },
-    Service { name: "sns", sync: false, token: true, apis: Some(&["publish"]) },
-    Service { name: "sqs", sync: false, token: true, apis: Some(&["sendMessage"]) },
-    Service { name: "states", sync: true, token: true, apis: Some(&["startExecution"]) },
-    Service { name: "aws-sdk", sync: false, token: true, apis: None },
+    Service {
+        name: "ecs",
+        sync: true,
+        token: true,
+        apis: Some(&["runTask"]),
+    },
+    Service {
+        name: "eks",
+        sync: true,
+        token: true,
+        apis: None,
+    },
+    Service {
+        name: "elasticmapreduce",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "emr-containers",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "emr-serverless",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "events",
+        sync: false,
+        token: true,
+        apis: Some(&["putEvents"]),
+    },
+    Service {
+        name: "glue",
+        sync: true,
+        token: false,
+        apis: Some(&["startJobRun"]),
+    },
+    Service {
+        name: "databrew",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "lambda",
+        sync: false,
+        token: true,
+        apis: Some(&["invoke"]),
+    },
+    Service {
+        name: "mediaconvert",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "sagemaker",
+        sync: true,
+        token: false,
+        apis: None,
+    },
+    Service {
+        name: "sns",
+        sync: false,
+        token: true,
+        apis: Some(&["publish"]),
+    },
+    Service {
+        name: "sqs",
+        sync: false,
+        token: true,
+        apis: Some(&["sendMessage"]),
+    },
+    Service {
+        name: "states",
+        sync: true,
+        token: true,
+        apis: Some(&["startExecution"]),
+    },
+    Service {
+        name: "aws-sdk",
+        sync: false,
+        token: true,
+        apis: None,
+    },
 ];
 
 /// Checks `resource` (at `location`, e.g. `/States/Foo/Resource`).
@@ -102,7 +202,10 @@ pub(super) fn check(resource: &str, location: &str, express: bool, diags: &mut D
         }
     } else if express && rest.starts_with("activity:") {
         // Wording from LocalStack's Express analyser; no AWS recording.
-        diags.schema(location, "Express state machine does not support Activity ARN");
+        diags.schema(
+            location,
+            "Express state machine does not support Activity ARN",
+        );
     }
 }
 
@@ -120,7 +223,7 @@ fn split_pattern(integration: &str) -> (&str, Pattern) {
 
 fn recognized(integration: &str, pattern: Pattern) -> bool {
     let (service, api) = integration.split_once(':').unwrap_or((integration, ""));
-    if api.is_empty() {
+    if service.is_empty() || api.is_empty() {
         return false;
     }
     let Some(known) = SERVICES.iter().find(|s| s.name == service) else {
@@ -138,7 +241,9 @@ fn recognized(integration: &str, pattern: Pattern) -> bool {
     match known.apis {
         Some(apis) => apis.contains(&api),
         // `aws-sdk:<service>:<action>`: both parts must be there.
-        None if service == "aws-sdk" => api.split_once(':').is_some_and(|(s, a)| !s.is_empty() && !a.is_empty()),
+        None if service == "aws-sdk" => api
+            .split_once(':')
+            .is_some_and(|(s, a)| !s.is_empty() && !a.is_empty()),
         None => true,
     }
 }
@@ -180,17 +285,32 @@ mod tests {
             "arn:aws:states:::sns:publish.sync:2",
             "arn:aws:states:::aws-sdk:s3",
             "arn:aws:states:::lambda",
+            "arn:aws:states::::invoke",
         ] {
             let m = messages(r, false);
             assert_eq!(m.len(), 1, "{r}");
-            assert!(m[0].starts_with(&format!("The resource provided {r} is not recognized.")), "{r}");
+            assert!(
+                m[0].starts_with(&format!("The resource provided {r} is not recognized.")),
+                "{r}"
+            );
         }
     }
 
     #[test]
     fn refuses_non_arns() {
-        for r in ["", "lambda", "${MyFunctionArn}", "arn::lambda:::x", "arn:aws:lambda:us-east-1:1:", "urn:a:b:c:d:e"] {
-            assert_eq!(messages(r, false), ["Value is not a valid resource ARN"], "{r}");
+        for r in [
+            "",
+            "lambda",
+            "${MyFunctionArn}",
+            "arn::lambda:::x",
+            "arn:aws:lambda:us-east-1:1:",
+            "urn:a:b:c:d:e",
+        ] {
+            assert_eq!(
+                messages(r, false),
+                ["Value is not a valid resource ARN"],
+                "{r}"
+            );
         }
     }
 

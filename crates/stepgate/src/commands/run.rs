@@ -99,7 +99,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         None => asl::entropy::Entropy::uuid_v4(&mut entropy),
     };
     let start = now_millis();
-    let info = ExecutionInfo::local(&state_machine_name, &name, start);
+    let mut info = ExecutionInfo::local(&state_machine_name, &name, start);
+    if matches!(args.machine_type, MachineType::Express) {
+        // Express executions have no redrive and an `express:` ARN with an extra id.
+        info.redrive_count = None;
+        let id = asl::entropy::Entropy::uuid_v4(&mut entropy);
+        info.execution_arn = format!("arn:aws:states:local:000000000000:express:{state_machine_name}:{name}:{id}");
+    }
     let mut virtual_clock = VirtualClock(start);
     let mut system_clock = SystemClock;
     let clock: &mut dyn Clock = if args.fast_wait { &mut virtual_clock } else { &mut system_clock };

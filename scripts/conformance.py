@@ -48,8 +48,20 @@ def main():
                 c = json.loads(line)
                 cases[c["id"]] = c
     report, _ = run(ns.binary, [], ns.jobs)
-    invalid_report, _ = run(ns.binary, ["--cases", os.path.join(os.path.dirname(CHECK),
-                                                                 "localstack-asl-invalid-definitions.jsonl")], ns.jobs)
+    # The invalid-definition lines recorded by test_sfn_api_express were created as
+    # EXPRESS machines, but carry no state_machine_type; restore it so {type} is right.
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as tmp:
+        with open(os.path.join(os.path.dirname(CHECK), "localstack-asl-invalid-definitions.jsonl")) as f:
+            for line in f:
+                if line.strip():
+                    c = json.loads(line)
+                    if "test_sfn_api_express" in c["id"]:
+                        c.setdefault("state_machine_type", "EXPRESS")
+                    tmp.write(json.dumps(c) + "\n")
+    try:
+        invalid_report, _ = run(ns.binary, ["--cases", tmp.name], ns.jobs)
+    finally:
+        os.unlink(tmp.name)
     rows = collections.OrderedDict()
     failures = []
     jp_pass = jp_total = 0

@@ -135,7 +135,10 @@ pub struct ResultHandling {
 
 impl Default for ResultHandling {
     fn default() -> Self {
-        Self { result_selector: None, result_path: Path::parse("$").ok() }
+        Self {
+            result_selector: None,
+            result_path: Path::parse("$").ok(),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Diagnostic {
     /// `ERROR` or `WARNING`.
     pub severity: Severity,
     /// AWS's code, e.g. `SCHEMA_VALIDATION_FAILED`, `INVALID_JSON_DESCRIPTION`,
-    /// `MISSING_TRANSITION_TARGET`, `UNREACHABLE_STATE`.
+    /// `MISSING_TRANSITION_TARGET`, `MISSING_END_STATE`.
     pub code: &'static str,
     /// What is wrong and, where possible, what would fix it.
     pub message: String,
@@ -49,12 +49,22 @@ pub mod codes {
     pub const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
     /// `Next`, `Default` or `StartAt` names a state that does not exist.
     pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
-    /// A state cannot be reached from `StartAt`.
-    pub const UNREACHABLE_STATE: &str = "UNREACHABLE_STATE";
     /// Two states share a name (names are unique across nested scopes too).
     pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
-    /// A state can never reach a terminal state.
-    pub const NO_TERMINAL_STATE: &str = "NO_TERMINAL_STATE";
+    /// No state of a scope ends it (`End`, Succeed or Fail).
+    pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
+    /// A state name is empty, too long or has forbidden characters.
+    pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
+    /// A Map `Label` is invalid.
+    pub const INVALID_LABEL_NAME: &str = "INVALID_LABEL_NAME";
+    /// Two Map states share a `Label`.
+    pub const DUPLICATE_LABEL_NAME: &str = "DUPLICATE_LABEL_NAME";
+    /// Warning: a key without `.$` holds what looks like a path.
+    pub const NO_DOLLAR: &str = "NO_DOLLAR";
+    /// Warning: a `.$` key holds a plain string.
+    pub const NO_PATH: &str = "NO_PATH";
+    /// Warning: a Pass state's `Result` makes its input irrelevant.
+    pub const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";
     /// A feature stepgate does not implement yet.
     pub const NOT_SUPPORTED_YET: &str = "NOT_SUPPORTED_YET";
 }
@@ -77,7 +87,11 @@ impl Diagnostics {
             severity: Severity::Error,
             code,
             message: message.into(),
-            location: if location.is_empty() { "/".to_owned() } else { location.to_owned() },
+            location: if location.is_empty() {
+                "/".to_owned()
+            } else {
+                location.to_owned()
+            },
         });
     }
 
@@ -92,7 +106,11 @@ impl Diagnostics {
             severity: Severity::Warning,
             code,
             message: message.into(),
-            location: if location.is_empty() { "/".to_owned() } else { location.to_owned() },
+            location: if location.is_empty() {
+                "/".to_owned()
+            } else {
+                location.to_owned()
+            },
         });
     }
 

@@ -54,7 +54,10 @@ pub struct Failure {
 impl Failure {
     /// A failure with both fields set.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self { error: Some(error.into()), cause: Some(cause.into()) }
+        Self {
+            error: Some(error.into()),
+            cause: Some(cause.into()),
+        }
     }
 
     /// `States.Runtime` with a cause.
@@ -75,7 +78,10 @@ impl Failure {
     /// Whether `States.ALL` may catch or retry this error. AWS: `States.Runtime`
     /// and `States.DataLimitExceeded` are terminal.
     pub fn is_terminal(&self) -> bool {
-        matches!(self.error.as_deref(), Some(STATES_RUNTIME) | Some(STATES_DATA_LIMIT_EXCEEDED))
+        matches!(
+            self.error.as_deref(),
+            Some(STATES_RUNTIME) | Some(STATES_DATA_LIMIT_EXCEEDED)
+        )
     }
 
     /// The error output a Catcher passes on: `{"Error": ..., "Cause": ...}`,

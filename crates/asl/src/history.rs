@@ -140,8 +140,14 @@ impl HistoryEvent {
     /// `timestamp`, `type` and the type's `...EventDetails` object).
     pub fn to_aws_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("timestamp".into(), Value::String(format_timestamp(self.timestamp)));
-        m.insert("type".into(), Value::String(self.event_type.as_str().into()));
+        m.insert(
+            "timestamp".into(),
+            Value::String(format_timestamp(self.timestamp)),
+        );
+        m.insert(
+            "type".into(),
+            Value::String(self.event_type.as_str().into()),
+        );
         m.insert("id".into(), json!(self.id));
         m.insert("previousEventId".into(), json!(self.previous_event_id));
         let d = &self.details;
@@ -190,10 +196,12 @@ fn details_key(t: EventType) -> &'static str {
         ExecutionFailed => "executionFailedEventDetails",
         ExecutionTimedOut => "executionTimedOutEventDetails",
         ExecutionAborted => "executionAbortedEventDetails",
-        PassStateEntered | TaskStateEntered | ChoiceStateEntered | WaitStateEntered | SucceedStateEntered
-        | FailStateEntered | ParallelStateEntered | MapStateEntered => "stateEnteredEventDetails",
-        PassStateExited | TaskStateExited | ChoiceStateExited | WaitStateExited | SucceedStateExited
-        | ParallelStateExited | MapStateExited => "stateExitedEventDetails",
+        PassStateEntered | TaskStateEntered | ChoiceStateEntered | WaitStateEntered
+        | SucceedStateEntered | FailStateEntered | ParallelStateEntered | MapStateEntered => {
+            "stateEnteredEventDetails"
+        }
+        PassStateExited | TaskStateExited | ChoiceStateExited | WaitStateExited
+        | SucceedStateExited | ParallelStateExited | MapStateExited => "stateExitedEventDetails",
         MapStateStarted => "mapStateStartedEventDetails",
         MapIterationStarted => "mapIterationStartedEventDetails",
         MapIterationSucceeded => "mapIterationSucceededEventDetails",

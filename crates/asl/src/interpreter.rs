@@ -12,14 +12,15 @@
 //! It must not do IO, read a clock or sleep: the engine (durable) and the
 //! in-memory [`crate::runner`] perform effects.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::{Map as JsonMap, Value};
 
 use crate::definition::{
-    Catcher, Definition, FailField, JitterStrategy, Map, NumberOrPath, ProcessorMode, ResultHandling, Retrier,
-    StateId, StateKind, Transition, WaitFor,
+    Catcher, Definition, FailField, JitterStrategy, Map, NumberOrPath, ProcessorMode,
+    ResultHandling, Retrier, StateId, StateKind, Transition, WaitFor,
 };
 use crate::entropy::Entropy;
 use crate::failure::{self, Failure};
@@ -64,9 +65,13 @@ impl ExecutionInfo {
     /// execution called `name`, with ARNs in the `local` region.
     pub fn local(state_machine_name: &str, name: &str, start_time: EpochMillis) -> Self {
         Self {
-            execution_arn: format!("arn:aws:states:local:000000000000:execution:{state_machine_name}:{name}"),
+            execution_arn: format!(
+                "arn:aws:states:local:000000000000:execution:{state_machine_name}:{name}"
+            ),
             name: name.to_owned(),
-            state_machine_arn: format!("arn:aws:states:local:000000000000:stateMachine:{state_machine_name}"),
+            state_machine_arn: format!(
+                "arn:aws:states:local:000000000000:stateMachine:{state_machine_name}"
+            ),
             state_machine_name: state_machine_name.to_owned(),
             role_arn: "arn:aws:iam::000000000000:role/stepgate".to_owned(),
             start_time,
@@ -87,7 +92,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES, record_history: true }
+        Self {
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            record_history: true,
+        }
     }
 }
 
@@ -187,7 +195,10 @@ impl Variables for Vars {
 
 impl Vars {
     fn child(&self) -> Vars {
-        Vars { frame: self.frame.clone(), owned: false }
+        Vars {
+            frame: self.frame.clone(),
+            owned: false,
+        }
     }
 
     fn assign(&mut self, values: JsonMap<String, Value>) {
@@ -195,7 +206,10 @@ impl Vars {
             return;
         }
         if !self.owned {
-            self.frame = Some(Arc::new(VarFrame { own: HashMap::new(), parent: self.frame.take() }));
+            self.frame = Some(Arc::new(VarFrame {
+                own: HashMap::new(),
+                parent: self.frame.take(),
+            }));
             self.owned = true;
         }
         if let Some(frame) = self.frame.as_mut() {
@@ -346,16 +360,28 @@ impl Execution {
     }
 
     /// Starts the execution with `input` at time `now`.
-    pub fn start(&mut self, input: Value, now: EpochMillis, entropy: &mut dyn Entropy) -> Vec<Effect> {
+    pub fn start(
+        &mut self,
+        input: Value,
+        now: EpochMillis,
+        entropy: &mut dyn Entropy,
+    ) -> Vec<Effect> {
         self.now = now;
         self.input = input.clone();
-        let started = self.event(0, EventType::ExecutionStarted, EventDetails {
-            input: Some(input.clone()),
-            ..Default::default()
-        });
+        let started = self.event(
+            0,
+            EventType::ExecutionStarted,
+            EventDetails {
+                input: Some(input.clone()),
+                ..Default::default()
+            },
+        );
         if let Some(secs) = self.def.timeout_seconds {
             let timer = self.new_timer(TimerPurpose::ExecutionTimeout);
-            self.effects.push(Effect::StartTimer { timer, fire_at: now.saturating_add(secs as i64 * 1000) });
+            self.effects.push(Effect::StartTimer {
+                timer,
+                fire_at: now.saturating_add(secs as i64 * 1000),
+            });
         }
         let start = self.def.scopes[Definition::ROOT].start_at;
         let t = self.spawn(start, input, None, Vars::default(), started);
@@ -387,7 +413,12 @@ impl Execution {
     }
 
     /// Reports that timer `timer` fired.
-    pub fn timer_fired(&mut self, timer: TimerId, now: EpochMillis, entropy: &mut dyn Entropy) -> Vec<Effect> {
+    pub fn timer_fired(
+        &mut self,
+        timer: TimerId,
+        now: EpochMillis,
+        entropy: &mut dyn Entropy,
+    ) -> Vec<Effect> {
         self.now = now;
         match self.timers.remove(&timer) {
             Some(TimerPurpose::Thread(t)) if self.status == Status::Running => {
@@ -402,7 +433,10 @@ impl Execution {
             }
             Some(TimerPurpose::ExecutionTimeout) if self.status == Status::Running => {
                 let f = Failure::new(failure::STATES_TIMEOUT, "The execution timed out.");
-                self.finish_execution(Status::TimedOut(Failure { error: f.error.clone(), cause: None }));
+                self.finish_execution(Status::TimedOut(Failure {
+                    error: f.error.clone(),
+                    cause: None,
+                }));
             }
             _ => {}
         }
@@ -410,7 +444,12 @@ impl Execution {
     }
 
     /// Stops the execution (`StopExecution`).
-    pub fn abort(&mut self, error: Option<String>, cause: Option<String>, now: EpochMillis) -> Vec<Effect> {
+    pub fn abort(
+        &mut self,
+        error: Option<String>,
+        cause: Option<String>,
+        now: EpochMillis,
+    ) -> Vec<Effect> {
         self.now = now;
         if self.status == Status::Running {
             self.finish_execution(Status::Aborted(Failure { error, cause }));
@@ -418,7 +457,13 @@ impl Execution {
         std::mem::take(&mut self.effects)
     }
 
-    fn resume_task(&mut self, task: TaskId, resume: Resume, now: EpochMillis, entropy: &mut dyn Entropy) -> Vec<Effect> {
+    fn resume_task(
+        &mut self,
+        task: TaskId,
+        resume: Resume,
+        now: EpochMillis,
+        entropy: &mut dyn Entropy,
+    ) -> Vec<Effect> {
         self.now = now;
         if self.status != Status::Running {
             return Vec::new();
@@ -440,7 +485,13 @@ impl Execution {
         let id = self.next_event_id;
         self.next_event_id += 1;
         if self.options.record_history {
-            self.history.push(HistoryEvent { id, previous_event_id: previous, timestamp: self.now, event_type, details });
+            self.history.push(HistoryEvent {
+                id,
+                previous_event_id: previous,
+                timestamp: self.now,
+                event_type,
+                details,
+            });
         }
         id
     }
@@ -464,7 +515,14 @@ impl Execution {
         self.threads[t].as_mut().expect("live thread")
     }
 
-    fn spawn(&mut self, state: StateId, input: Value, parent: Option<Parent>, vars: Vars, last_event: u64) -> ThreadId {
+    fn spawn(
+        &mut self,
+        state: StateId,
+        input: Value,
+        parent: Option<Parent>,
+        vars: Vars,
+        last_event: u64,
+    ) -> ThreadId {
         let th = Thread {
             state,
             input,
@@ -519,9 +577,13 @@ impl Execution {
 
     fn finish_execution(&mut self, status: Status) {
         let (event_type, details) = match &status {
-            Status::Succeeded(out) => {
-                (EventType::ExecutionSucceeded, EventDetails { output: Some(out.clone()), ..Default::default() })
-            }
+            Status::Succeeded(out) => (
+                EventType::ExecutionSucceeded,
+                EventDetails {
+                    output: Some(out.clone()),
+                    ..Default::default()
+                },
+            ),
             Status::Failed(f) => (EventType::ExecutionFailed, failure_details(f)),
             Status::TimedOut(f) => (EventType::ExecutionTimedOut, failure_details(f)),
             Status::Aborted(f) => (EventType::ExecutionAborted, failure_details(f)),
@@ -601,9 +663,13 @@ impl Execution {
 
     fn child_finished(&mut self, p: Parent, child_last: u64, result: Result<Value, Failure>) {
         let def = Arc::clone(&self.def);
-        let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else { return };
+        let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else {
+            return;
+        };
         let parent_quiet = parent.quiet;
-        let Waiting::Children(join) = &mut parent.waiting else { return };
+        let Waiting::Children(join) = &mut parent.waiting else {
+            return;
+        };
         join.active -= 1;
         join.remaining -= 1;
         let is_map = join.map.is_some();
@@ -614,36 +680,52 @@ impl Execution {
             Ok(v) => {
                 join.results[p.slot] = v;
                 if record_iteration {
-                    self.event(child_last, EventType::MapIterationSucceeded, EventDetails {
-                        name: Some(state_name),
-                        index: Some(p.slot),
-                        ..Default::default()
-                    });
+                    self.event(
+                        child_last,
+                        EventType::MapIterationSucceeded,
+                        EventDetails {
+                            name: Some(state_name),
+                            index: Some(p.slot),
+                            ..Default::default()
+                        },
+                    );
                 }
             }
             Err(f) => {
                 if record_iteration {
-                    self.event(child_last, EventType::MapIterationFailed, EventDetails {
-                        name: Some(state_name),
-                        index: Some(p.slot),
-                        ..Default::default()
-                    });
+                    self.event(
+                        child_last,
+                        EventType::MapIterationFailed,
+                        EventDetails {
+                            name: Some(state_name),
+                            index: Some(p.slot),
+                            ..Default::default()
+                        },
+                    );
                 }
-                let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else { return };
-                let Waiting::Children(join) = &mut parent.waiting else { return };
+                let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else {
+                    return;
+                };
+                let Waiting::Children(join) = &mut parent.waiting else {
+                    return;
+                };
                 let fatal = match &mut join.map {
                     Some(m) => {
                         m.failures += 1;
                         join.results[p.slot] = f.to_error_output();
                         let total = join.results.len() as f64;
                         let over_count = m.tolerated_count.map(|c| m.failures > c);
-                        let over_pct = m.tolerated_percentage.map(|pct| (m.failures as f64) * 100.0 / total > pct);
+                        let over_pct = m
+                            .tolerated_percentage
+                            .map(|pct| (m.failures as f64) * 100.0 / total > pct);
                         match (over_count, over_pct) {
                             (None, None) => Some(f),
-                            (c, pc) if c.unwrap_or(true) && pc.unwrap_or(true) => Some(Failure::new(
-                                failure::STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                                "The specified tolerated failure threshold was exceeded",
-                            )),
+                            (c, pc) if c.unwrap_or(true) && pc.unwrap_or(true) => {
+                                Some(Failure::new(
+                                    failure::STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                    "The specified tolerated failure threshold was exceeded",
+                                ))
+                            }
                             _ => None,
                         }
                     }
@@ -669,12 +751,16 @@ impl Execution {
     fn continue_join(&mut self, pt: ThreadId) {
         let def = Arc::clone(&self.def);
         loop {
-            let Some(parent) = self.threads.get_mut(pt).and_then(Option::as_mut) else { return };
+            let Some(parent) = self.threads.get_mut(pt).and_then(Option::as_mut) else {
+                return;
+            };
             let state_id = parent.state;
             let vars = parent.vars.child();
             let last = parent.last_event;
             let quiet = parent.quiet;
-            let Waiting::Children(join) = &mut parent.waiting else { return };
+            let Waiting::Children(join) = &mut parent.waiting else {
+                return;
+            };
             if join.remaining == 0 {
                 let results = std::mem::take(&mut join.results);
                 parent.waiting = Waiting::Nothing;
@@ -690,9 +776,11 @@ impl Execution {
             join.next_to_start += 1;
             join.active += 1;
             let (start, input, distributed) = match (&mut join.map, &def.states[state_id].kind) {
-                (Some(m), StateKind::Map(map)) => {
-                    (def.scopes[map.processor].start_at, std::mem::take(&mut m.inputs[slot]), m.distributed)
-                }
+                (Some(m), StateKind::Map(map)) => (
+                    def.scopes[map.processor].start_at,
+                    std::mem::take(&mut m.inputs[slot]),
+                    m.distributed,
+                ),
                 (None, StateKind::Parallel(par)) => {
                     let input = match &join.results[slot] {
                         Value::Null => Value::Null,
@@ -705,15 +793,25 @@ impl Execution {
             let is_map = join.map.is_some();
             let first_event = if is_map && !distributed && !quiet {
                 let name = def.states[state_id].name.clone();
-                self.event(last, EventType::MapIterationStarted, EventDetails {
-                    name: Some(name),
-                    index: Some(slot),
-                    ..Default::default()
-                })
+                self.event(
+                    last,
+                    EventType::MapIterationStarted,
+                    EventDetails {
+                        name: Some(name),
+                        index: Some(slot),
+                        ..Default::default()
+                    },
+                )
             } else {
                 last
             };
-            let child = self.spawn(start, input, Some(Parent { thread: pt, slot }), vars, first_event);
+            let child = self.spawn(
+                start,
+                input,
+                Some(Parent { thread: pt, slot }),
+                vars,
+                first_event,
+            );
             if distributed || quiet {
                 // Distributed iterations are child executions with their own
                 // history; the parent's history shows only the Map Run.
@@ -735,7 +833,10 @@ impl Execution {
         let state = &self.def.states[th.state];
         let mut state_obj = JsonMap::new();
         state_obj.insert("Name".into(), Value::String(state.name.to_string()));
-        state_obj.insert("EnteredTime".into(), Value::String(format_timestamp(th.entered_time)));
+        state_obj.insert(
+            "EnteredTime".into(),
+            Value::String(format_timestamp(th.entered_time)),
+        );
         if matches!(state.kind, StateKind::Task(_)) {
             state_obj.insert("RetryCount".into(), Value::from(th.retry_count));
         }
@@ -743,7 +844,10 @@ impl Execution {
         let mut exec = JsonMap::new();
         exec.insert("Id".into(), Value::String(self.info.execution_arn.clone()));
         exec.insert("Input".into(), self.input.clone());
-        exec.insert("StartTime".into(), Value::String(format_timestamp(self.info.start_time)));
+        exec.insert(
+            "StartTime".into(),
+            Value::String(format_timestamp(self.info.start_time)),
+        );
         exec.insert("Name".into(), Value::String(self.info.name.clone()));
         exec.insert("RoleArn".into(), Value::String(self.info.role_arn.clone()));
         if let Some(n) = self.info.redrive_count {
@@ -751,8 +855,14 @@ impl Execution {
         }
         ctx.insert("Execution".into(), Value::Object(exec));
         let mut sm = JsonMap::new();
-        sm.insert("Id".into(), Value::String(self.info.state_machine_arn.clone()));
-        sm.insert("Name".into(), Value::String(self.info.state_machine_name.clone()));
+        sm.insert(
+            "Id".into(),
+            Value::String(self.info.state_machine_arn.clone()),
+        );
+        sm.insert(
+            "Name".into(),
+            Value::String(self.info.state_machine_name.clone()),
+        );
         ctx.insert("StateMachine".into(), Value::Object(sm));
         ctx.insert("State".into(), Value::Object(state_obj));
         if let Some((index, value)) = map_item {
@@ -785,10 +895,17 @@ impl Execution {
     }
 
     /// Applies `InputPath`: `None` (null) gives `{}`.
-    fn apply_io_path(&self, t: ThreadId, path: Option<&Path>, value: &Value) -> Result<Value, Failure> {
-        let Some(path) = path else { return Ok(Value::Object(JsonMap::new())) };
-        if path.text() == "$" {
-            return Ok(value.clone());
+    fn apply_io_path<'v>(
+        &self,
+        t: ThreadId,
+        path: Option<&Path>,
+        value: &'v Value,
+    ) -> Result<Cow<'v, Value>, Failure> {
+        let Some(path) = path else {
+            return Ok(Cow::Owned(Value::Object(JsonMap::new())));
+        };
+        if is_root(path) {
+            return Ok(Cow::Borrowed(value));
         }
         let th = self.thread(t);
         let ctx;
@@ -798,9 +915,20 @@ impl Execution {
         } else {
             &Value::Null
         };
-        let env = PathEnv { input: value, context, variables: &th.vars };
-        path.select(&env).ok_or_else(|| {
-            self.runtime(t, &format!("Invalid path '{}' : No results for path: {}", path.text(), path.normalized()))
+        let env = PathEnv {
+            input: value,
+            context,
+            variables: &th.vars,
+        };
+        path.select(&env).map(Cow::Owned).ok_or_else(|| {
+            self.runtime(
+                t,
+                &format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.text(),
+                    path.normalized()
+                ),
+            )
         })
     }
 
@@ -820,8 +948,14 @@ impl Execution {
         } else {
             &Value::Null
         };
-        let env = PathEnv { input, context, variables: &th.vars };
-        template.eval(&env, entropy).map_err(|f| self.wrap_runtime(t, f))
+        let env = PathEnv {
+            input,
+            context,
+            variables: &th.vars,
+        };
+        template
+            .eval(&env, entropy)
+            .map_err(|f| self.wrap_runtime(t, f))
     }
 
     fn select_path(&self, t: ThreadId, path: &Path, input: &Value) -> Option<Value> {
@@ -833,11 +967,23 @@ impl Execution {
         } else {
             &Value::Null
         };
-        path.select(&PathEnv { input, context, variables: &th.vars })
+        path.select(&PathEnv {
+            input,
+            context,
+            variables: &th.vars,
+        })
     }
 
-    fn apply_result_path(&self, t: ThreadId, path: Option<&Path>, raw_input: Value, result: Value) -> Result<Value, Failure> {
-        let Some(path) = path else { return Ok(raw_input) };
+    fn apply_result_path(
+        &self,
+        t: ThreadId,
+        path: Option<&Path>,
+        raw_input: Value,
+        result: Value,
+    ) -> Result<Value, Failure> {
+        let Some(path) = path else {
+            return Ok(raw_input);
+        };
         let mut target = raw_input;
         match set_at_reference_path(&mut target, path, result) {
             Ok(()) => Ok(target),
@@ -875,7 +1021,9 @@ impl Execution {
         assign_input: &Value,
         entropy: &mut dyn Entropy,
     ) -> Result<Option<JsonMap<String, Value>>, Failure> {
-        let Some(assign) = assign else { return Ok(None) };
+        let Some(assign) = assign else {
+            return Ok(None);
+        };
         match self.eval_template(t, assign, assign_input, None, entropy)? {
             Value::Object(m) => Ok(Some(m)),
             _ => Ok(None),
@@ -895,9 +1043,12 @@ impl Execution {
     ) -> Outcome {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
-        let output = match self.apply_io_path(t, state.output_path.as_ref(), &merged) {
-            Ok(v) => v,
-            Err(f) => return Outcome::Fail(f),
+        let output = match &state.output_path {
+            Some(p) if is_root(p) => merged,
+            other => match self.apply_io_path(t, other.as_ref(), &merged) {
+                Ok(v) => v.into_owned(),
+                Err(f) => return Outcome::Fail(f),
+            },
         };
         if let Err(f) = self.check_size(t, &output) {
             return Outcome::Fail(f);
@@ -919,34 +1070,59 @@ impl Execution {
         }
     }
 
-    fn enter_state(&mut self, t: ThreadId, state_id: StateId, entropy: &mut dyn Entropy) -> Outcome {
+    fn enter_state(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        entropy: &mut dyn Entropy,
+    ) -> Outcome {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         if !self.thread(t).retrying {
             let details = EventDetails {
                 name: Some(state.name.clone()),
-                input: self.options.record_history.then(|| self.thread(t).input.clone()),
+                input: self
+                    .options
+                    .record_history
+                    .then(|| self.thread(t).input.clone()),
                 ..Default::default()
             };
-            let id = self.thread_event(t, EventType::state_entered(state.kind.type_name()), details);
+            let id =
+                self.thread_event(t, EventType::state_entered(state.kind.type_name()), details);
             let now = self.now;
             let th = self.thread_mut(t);
             th.entered_event = id;
             th.entered_time = now;
         }
-        let raw = self.thread(t).input.clone();
+        // States that are never retried or resumed do not need their raw
+        // input kept on the thread.
+        let raw = match &state.kind {
+            StateKind::Pass(_) | StateKind::Choice(_) | StateKind::Succeed | StateKind::Fail(_) => {
+                std::mem::take(&mut self.thread_mut(t).input)
+            }
+            _ => self.thread(t).input.clone(),
+        };
         let effective = match &state.kind {
-            StateKind::Fail(_) => raw.clone(),
+            StateKind::Fail(_) => Cow::Borrowed(&raw),
             _ => match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
                 Ok(v) => v,
                 Err(f) => return Outcome::Fail(f),
             },
         };
         let result = match &state.kind {
-            StateKind::Pass(pass) => self.run_pass(t, state_id, pass, raw, effective, entropy),
-            StateKind::Succeed => Ok(self.complete(t, state_id, effective, None, None)),
+            StateKind::Pass(pass) => {
+                let effective = effective.into_owned();
+                self.run_pass(t, state_id, pass, raw, effective, entropy)
+            }
+            StateKind::Succeed => {
+                let effective = effective.into_owned();
+                Ok(self.complete(t, state_id, effective, None, None))
+            }
             StateKind::Fail(fail) => self.run_fail(t, fail, &effective, entropy),
-            StateKind::Choice(choice) => self.run_choice(t, state_id, choice, effective, entropy),
+            StateKind::Choice(choice) => {
+                let effective = effective.into_owned();
+                self.run_choice(t, state_id, choice, effective, entropy)
+            }
             StateKind::Wait(wait) => self.run_wait(t, wait, &effective),
             StateKind::Task(task) => self.start_task(t, state, task, &effective, entropy),
             StateKind::Parallel(par) => self.start_parallel(t, state_id, par, &effective, entropy),
@@ -958,17 +1134,24 @@ impl Execution {
         }
     }
 
-    fn resume_state(&mut self, t: ThreadId, state_id: StateId, resume: Resume, entropy: &mut dyn Entropy) -> Outcome {
+    fn resume_state(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        resume: Resume,
+        entropy: &mut dyn Entropy,
+    ) -> Outcome {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let raw = self.thread(t).input.clone();
         match (&state.kind, resume) {
             (StateKind::Wait(wait), Resume::TimerFired) => {
                 let effective = match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
-                    Ok(v) => v,
+                    Ok(v) => v.into_owned(),
                     Err(f) => return Outcome::Fail(f),
                 };
-                let assigned = match self.eval_assign(t, state.assign.as_ref(), &effective, entropy) {
+                let assigned = match self.eval_assign(t, state.assign.as_ref(), &effective, entropy)
+                {
                     Ok(a) => a,
                     Err(f) => return Outcome::Fail(f),
                 };
@@ -980,28 +1163,57 @@ impl Execution {
                 self.enter_state(t, state_id, entropy)
             }
             (StateKind::Task(task), Resume::TaskSucceeded(result)) => {
-                self.thread_event(t, EventType::TaskSucceeded, EventDetails {
-                    resource: Some(task.resource.clone()),
-                    output: self.options.record_history.then(|| result.clone()),
-                    ..Default::default()
-                });
-                match self.finish_with_result(t, state_id, &task.result_handling, raw, result, entropy) {
-                    Ok((merged, assigned)) => self.complete(t, state_id, merged, assigned, Some(task.transition)),
+                self.thread_event(
+                    t,
+                    EventType::TaskSucceeded,
+                    EventDetails {
+                        resource: Some(task.resource.clone()),
+                        output: self.options.record_history.then(|| result.clone()),
+                        ..Default::default()
+                    },
+                );
+                match self.finish_with_result(
+                    t,
+                    state_id,
+                    &task.result_handling,
+                    raw,
+                    result,
+                    entropy,
+                ) {
+                    Ok((merged, assigned)) => {
+                        self.complete(t, state_id, merged, assigned, Some(task.transition))
+                    }
                     Err(f) => self.handle_failure(t, state_id, f, entropy),
                 }
             }
             (StateKind::Task(task), Resume::TaskFailed(f)) => {
-                let event_type =
-                    if f.error.as_deref() == Some(failure::STATES_TIMEOUT) { EventType::TaskTimedOut } else { EventType::TaskFailed };
+                let event_type = if f.error.as_deref() == Some(failure::STATES_TIMEOUT) {
+                    EventType::TaskTimedOut
+                } else {
+                    EventType::TaskFailed
+                };
                 let mut details = failure_details(&f);
                 details.resource = Some(task.resource.clone());
                 self.thread_event(t, event_type, details);
                 self.handle_failure(t, state_id, f, entropy)
             }
             (StateKind::Parallel(par), Resume::Children(Ok(results))) => {
-                self.thread_event(t, EventType::ParallelStateSucceeded, EventDetails::default());
-                match self.finish_with_result(t, state_id, &par.result_handling, raw, Value::Array(results), entropy) {
-                    Ok((merged, assigned)) => self.complete(t, state_id, merged, assigned, Some(par.transition)),
+                self.thread_event(
+                    t,
+                    EventType::ParallelStateSucceeded,
+                    EventDetails::default(),
+                );
+                match self.finish_with_result(
+                    t,
+                    state_id,
+                    &par.result_handling,
+                    raw,
+                    Value::Array(results),
+                    entropy,
+                ) {
+                    Ok((merged, assigned)) => {
+                        self.complete(t, state_id, merged, assigned, Some(par.transition))
+                    }
                     Err(f) => self.handle_failure(t, state_id, f, entropy),
                 }
             }
@@ -1010,8 +1222,17 @@ impl Execution {
                     self.thread_event(t, EventType::MapRunSucceeded, EventDetails::default());
                 }
                 self.thread_event(t, EventType::MapStateSucceeded, EventDetails::default());
-                match self.finish_with_result(t, state_id, &map.result_handling, raw, Value::Array(results), entropy) {
-                    Ok((merged, assigned)) => self.complete(t, state_id, merged, assigned, Some(map.transition)),
+                match self.finish_with_result(
+                    t,
+                    state_id,
+                    &map.result_handling,
+                    raw,
+                    Value::Array(results),
+                    entropy,
+                ) {
+                    Ok((merged, assigned)) => {
+                        self.complete(t, state_id, merged, assigned, Some(map.transition))
+                    }
                     Err(f) => self.handle_failure(t, state_id, f, entropy),
                 }
             }
@@ -1080,14 +1301,26 @@ impl Execution {
         input: &Value,
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
-        let field = |this: &Self, f: &Option<FailField>, name: &str, entropy: &mut dyn Entropy| -> Result<Option<String>, Failure> {
+        let field = |this: &Self,
+                     f: &Option<FailField>,
+                     name: &str,
+                     entropy: &mut dyn Entropy|
+         -> Result<Option<String>, Failure> {
             match f {
                 None => Ok(None),
                 Some(FailField::Literal(s)) => Ok(Some(s.clone())),
                 Some(FailField::Dynamic(expr)) => {
                     let th = this.thread(t);
-                    let ctx = if expr.uses_context() { this.context(t, None) } else { Value::Null };
-                    let env = PathEnv { input, context: &ctx, variables: &th.vars };
+                    let ctx = if expr.uses_context() {
+                        this.context(t, None)
+                    } else {
+                        Value::Null
+                    };
+                    let env = PathEnv {
+                        input,
+                        context: &ctx,
+                        variables: &th.vars,
+                    };
                     match expr.eval(name, &env, entropy) {
                         Ok(Value::String(s)) => Ok(Some(s)),
                         Ok(other) => Ok(Some(compact_json(&other))),
@@ -1114,10 +1347,23 @@ impl Execution {
         let mut target = None;
         {
             let th = self.thread(t);
-            let ctx = if state_uses_context_in_choice(choice) { self.context(t, None) } else { Value::Null };
-            let env = PathEnv { input: &effective, context: &ctx, variables: &th.vars };
+            let ctx = if state_uses_context_in_choice(choice) {
+                self.context(t, None)
+            } else {
+                Value::Null
+            };
+            let env = PathEnv {
+                input: &effective,
+                context: &ctx,
+                variables: &th.vars,
+            };
             for branch in &choice.choices {
-                if branch.rule.condition.evaluate(&env).map_err(|f| self.wrap_runtime(t, f))? {
+                if branch
+                    .rule
+                    .condition
+                    .evaluate(&env)
+                    .map_err(|f| self.wrap_runtime(t, f))?
+                {
                     target = Some(branch);
                     break;
                 }
@@ -1143,15 +1389,32 @@ impl Execution {
         if let Some(extra) = self.eval_assign(t, rule_assign, &effective, entropy)? {
             assigned.get_or_insert_with(JsonMap::new).extend(extra);
         }
-        Ok(self.complete(t, state_id, effective, assigned, Some(Transition::Next(next))))
+        Ok(self.complete(
+            t,
+            state_id,
+            effective,
+            assigned,
+            Some(Transition::Next(next)),
+        ))
     }
 
-    fn run_wait(&mut self, t: ThreadId, wait: &crate::definition::Wait, effective: &Value) -> Result<Outcome, Failure> {
+    fn run_wait(
+        &mut self,
+        t: ThreadId,
+        wait: &crate::definition::Wait,
+        effective: &Value,
+    ) -> Result<Outcome, Failure> {
         let fire_at = match &wait.wait_for {
             WaitFor::Seconds(s) => self.now.saturating_add((*s as i64).saturating_mul(1000)),
             WaitFor::SecondsPath(p) => {
                 let v = self.select_path(t, p, effective).ok_or_else(|| {
-                    self.runtime(t, &format!("The SecondsPath parameter does not reference an input value: {}", p.text()))
+                    self.runtime(
+                        t,
+                        &format!(
+                            "The SecondsPath parameter does not reference an input value: {}",
+                            p.text()
+                        ),
+                    )
                 })?;
                 let secs = match &v {
                     Value::Number(n) => match n.as_i64() {
@@ -1173,7 +1436,11 @@ impl Execution {
                 if secs < 0 {
                     return Err(self.runtime(
                         t,
-                        &format!("The SecondsPath parameter references a negative value: {} == {}", p.text(), secs),
+                        &format!(
+                            "The SecondsPath parameter references a negative value: {} == {}",
+                            p.text(),
+                            secs
+                        ),
                     ));
                 }
                 if secs > MAX_WAIT_SECONDS {
@@ -1184,7 +1451,13 @@ impl Execution {
             WaitFor::Timestamp(text) => self.timestamp_millis(t, text, None)?,
             WaitFor::TimestampPath(p) => {
                 let v = self.select_path(t, p, effective).ok_or_else(|| {
-                    self.runtime(t, &format!("The TimestampPath parameter does not reference an input value: {}", p.text()))
+                    self.runtime(
+                        t,
+                        &format!(
+                            "The TimestampPath parameter does not reference an input value: {}",
+                            p.text()
+                        ),
+                    )
                 })?;
                 let text = match &v {
                     Value::String(s) => s.clone(),
@@ -1199,7 +1472,12 @@ impl Execution {
         Ok(Outcome::Blocked)
     }
 
-    fn timestamp_millis(&self, t: ThreadId, text: &str, path: Option<&Path>) -> Result<EpochMillis, Failure> {
+    fn timestamp_millis(
+        &self,
+        t: ThreadId,
+        text: &str,
+        path: Option<&Path>,
+    ) -> Result<EpochMillis, Failure> {
         let Some(ts) = parse_timestamp(text) else {
             let p = path.map(Path::text).unwrap_or("Timestamp");
             return Err(self.runtime(
@@ -1216,12 +1494,25 @@ impl Execution {
         Ok(millis)
     }
 
-    fn resolve_number(&self, t: ThreadId, n: &NumberOrPath, input: &Value, field: &str, kind: &str) -> Result<f64, Failure> {
+    fn resolve_number(
+        &self,
+        t: ThreadId,
+        n: &NumberOrPath,
+        input: &Value,
+        field: &str,
+        kind: &str,
+    ) -> Result<f64, Failure> {
         match n {
             NumberOrPath::Literal(v) => Ok(*v),
             NumberOrPath::Path(p) => {
                 let v = self.select_path(t, p, input).ok_or_else(|| {
-                    self.runtime(t, &format!("The {field}Path field does not reference an input value: {}", p.text()))
+                    self.runtime(
+                        t,
+                        &format!(
+                            "The {field}Path field does not reference an input value: {}",
+                            p.text()
+                        ),
+                    )
                 })?;
                 let parsed = match (&v, kind) {
                     (Value::Number(n), "integer") => n.as_i64().map(|i| i as f64),
@@ -1257,25 +1548,37 @@ impl Execution {
             None => effective.clone(),
         };
         let timeout_seconds = match &task.timeout_seconds {
-            Some(n) => Some(self.resolve_number(t, n, effective, "TimeoutSeconds", "integer")? as u64),
+            Some(n) => {
+                Some(self.resolve_number(t, n, effective, "TimeoutSeconds", "integer")? as u64)
+            }
             None => None,
         };
         let heartbeat_seconds = match &task.heartbeat_seconds {
-            Some(n) => Some(self.resolve_number(t, n, effective, "HeartbeatSeconds", "integer")? as u64),
+            Some(n) => {
+                Some(self.resolve_number(t, n, effective, "HeartbeatSeconds", "integer")? as u64)
+            }
             None => None,
         };
         let id = self.next_task;
         self.next_task += 1;
         self.tasks.insert(id, t);
-        self.thread_event(t, EventType::TaskScheduled, EventDetails {
-            resource: Some(task.resource.clone()),
-            parameters: self.options.record_history.then(|| parameters.clone()),
-            ..Default::default()
-        });
-        self.thread_event(t, EventType::TaskStarted, EventDetails {
-            resource: Some(task.resource.clone()),
-            ..Default::default()
-        });
+        self.thread_event(
+            t,
+            EventType::TaskScheduled,
+            EventDetails {
+                resource: Some(task.resource.clone()),
+                parameters: self.options.record_history.then(|| parameters.clone()),
+                ..Default::default()
+            },
+        );
+        self.thread_event(
+            t,
+            EventType::TaskStarted,
+            EventDetails {
+                resource: Some(task.resource.clone()),
+                ..Default::default()
+            },
+        );
         self.thread_mut(t).waiting = Waiting::Task(id);
         self.effects.push(Effect::InvokeTask(TaskRequest {
             task: id,
@@ -1351,7 +1654,14 @@ impl Execution {
             }
         };
         let n = items.len();
-        self.thread_event(t, EventType::MapStateStarted, EventDetails { index: Some(n), ..Default::default() });
+        self.thread_event(
+            t,
+            EventType::MapStateStarted,
+            EventDetails {
+                index: Some(n),
+                ..Default::default()
+            },
+        );
         let limit = match &map.max_concurrency {
             Some(m) => {
                 let v = self.resolve_number(t, m, effective, "MaxConcurrency", "integer")?;
@@ -1374,9 +1684,12 @@ impl Execution {
         };
         let tolerated_percentage = match &map.tolerated_failure_percentage {
             Some(c) => {
-                let v = self.resolve_number(t, c, effective, "ToleratedFailurePercentage", "float")?;
+                let v =
+                    self.resolve_number(t, c, effective, "ToleratedFailurePercentage", "float")?;
                 if !(0.0..=100.0).contains(&v) {
-                    return Err(self.runtime(t, "ToleratedFailurePercentage must be between 0 and 100."));
+                    return Err(
+                        self.runtime(t, "ToleratedFailurePercentage must be between 0 and 100.")
+                    );
                 }
                 Some(v)
             }
@@ -1385,7 +1698,9 @@ impl Execution {
         let mut inputs = Vec::with_capacity(n);
         for (index, item) in items.into_iter().enumerate() {
             let input = match &map.item_selector {
-                Some(sel) => self.eval_template(t, sel, effective, Some((index, &item)), entropy)?,
+                Some(sel) => {
+                    self.eval_template(t, sel, effective, Some((index, &item)), entropy)?
+                }
                 None => item,
             };
             inputs.push(input);
@@ -1406,7 +1721,13 @@ impl Execution {
             next_to_start: 0,
             active: 0,
             limit,
-            map: Some(MapJoin { inputs, tolerated_count, tolerated_percentage, failures: 0, distributed }),
+            map: Some(MapJoin {
+                inputs,
+                tolerated_count,
+                tolerated_percentage,
+                failures: 0,
+                distributed,
+            }),
         };
         self.thread_mut(t).waiting = Waiting::Children(Box::new(join));
         self.continue_join(t);
@@ -1422,12 +1743,16 @@ impl Execution {
         entropy: &mut dyn Entropy,
     ) -> Result<Vec<Value>, Failure> {
         let max_items = match &batcher.max_items_per_batch {
-            Some(n) => self.resolve_number(t, n, effective, "MaxItemsPerBatch", "integer")? as usize,
+            Some(n) => {
+                self.resolve_number(t, n, effective, "MaxItemsPerBatch", "integer")? as usize
+            }
             None => usize::MAX,
         }
         .max(1);
         let max_bytes = match &batcher.max_input_bytes_per_batch {
-            Some(n) => self.resolve_number(t, n, effective, "MaxInputBytesPerBatch", "integer")? as usize,
+            Some(n) => {
+                self.resolve_number(t, n, effective, "MaxInputBytesPerBatch", "integer")? as usize
+            }
             None => usize::MAX,
         };
         let batch_input = match &batcher.batch_input {
@@ -1463,7 +1788,13 @@ impl Execution {
     }
 
     /// Retry, then Catch, then fail the scope.
-    fn handle_failure(&mut self, t: ThreadId, state_id: StateId, f: Failure, entropy: &mut dyn Entropy) -> Outcome {
+    fn handle_failure(
+        &mut self,
+        t: ThreadId,
+        state_id: StateId,
+        f: Failure,
+        entropy: &mut dyn Entropy,
+    ) -> Outcome {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let (retry, catch): (&[Retrier], &[Catcher]) = match &state.kind {
@@ -1478,7 +1809,10 @@ impl Execution {
             _ => None,
         };
         if !f.is_terminal() {
-            if let Some(i) = retry.iter().position(|r| error_matches(&r.error_equals, &f)) {
+            if let Some(i) = retry
+                .iter()
+                .position(|r| error_matches(&r.error_equals, &f))
+            {
                 let r = &retry[i];
                 let th = self.thread_mut(t);
                 if th.retry_attempts.len() < retry.len() {
@@ -1491,7 +1825,10 @@ impl Execution {
                     let delay_ms = retry_delay_ms(r, attempt, entropy);
                     let timer = self.new_timer(TimerPurpose::Thread(t));
                     self.thread_mut(t).waiting = Waiting::Timer(timer);
-                    self.effects.push(Effect::StartTimer { timer, fire_at: self.now.saturating_add(delay_ms) });
+                    self.effects.push(Effect::StartTimer {
+                        timer,
+                        fire_at: self.now.saturating_add(delay_ms),
+                    });
                     return Outcome::Blocked;
                 }
             }
@@ -1501,14 +1838,16 @@ impl Execution {
                 }
                 let error_output = f.to_error_output();
                 let raw = self.thread(t).input.clone();
-                let assigned = match self.eval_assign(t, c.assign.as_ref(), &error_output, entropy) {
+                let assigned = match self.eval_assign(t, c.assign.as_ref(), &error_output, entropy)
+                {
                     Ok(a) => a,
                     Err(f) => return Outcome::Fail(f),
                 };
-                let merged = match self.apply_result_path(t, c.result_path.as_ref(), raw, error_output) {
-                    Ok(v) => v,
-                    Err(f) => return Outcome::Fail(f),
-                };
+                let merged =
+                    match self.apply_result_path(t, c.result_path.as_ref(), raw, error_output) {
+                        Ok(v) => v,
+                        Err(f) => return Outcome::Fail(f),
+                    };
                 if let Err(f) = self.check_size(t, &merged) {
                     return Outcome::Fail(f);
                 }
@@ -1516,11 +1855,15 @@ impl Execution {
                     self.thread_mut(t).vars.assign(values);
                 }
                 if let Some(exited) = EventType::state_exited(state.kind.type_name()) {
-                    self.thread_event(t, exited, EventDetails {
-                        name: Some(state.name.clone()),
-                        output: self.options.record_history.then(|| merged.clone()),
-                        ..Default::default()
-                    });
+                    self.thread_event(
+                        t,
+                        exited,
+                        EventDetails {
+                            name: Some(state.name.clone()),
+                            output: self.options.record_history.then(|| merged.clone()),
+                            ..Default::default()
+                        },
+                    );
                 }
                 return Outcome::Next(c.next, merged);
             }
@@ -1532,14 +1875,23 @@ impl Execution {
     }
 }
 
+fn is_root(path: &Path) -> bool {
+    path.text() == "$"
+}
+
 fn failure_details(f: &Failure) -> EventDetails {
-    EventDetails { error: f.error.clone(), cause: f.cause.clone(), ..Default::default() }
+    EventDetails {
+        error: f.error.clone(),
+        cause: f.cause.clone(),
+        ..Default::default()
+    }
 }
 
 fn state_uses_context_in_choice(choice: &crate::definition::Choice) -> bool {
-    // Choice conditions may read `$$`; building the context is cheap next to
-    // a wrong answer, but skip it when no rule mentions it.
-    choice.choices.iter().any(|b| format!("{:?}", b.rule.condition).contains("Context"))
+    choice
+        .choices
+        .iter()
+        .any(|b| b.rule.condition.uses_context())
 }
 
 /// AWS's matching: names match exactly; `States.ALL` matches anything but the
@@ -1551,7 +1903,9 @@ fn error_matches(error_equals: &[String], f: &Failure) -> bool {
     error_equals.iter().any(|e| {
         e == name
             || (e == failure::STATES_ALL && !f.is_terminal())
-            || (e == failure::STATES_TASK_FAILED && !f.is_terminal() && name != failure::STATES_TIMEOUT)
+            || (e == failure::STATES_TASK_FAILED
+                && !f.is_terminal()
+                && name != failure::STATES_TIMEOUT)
     })
 }
 
@@ -1570,7 +1924,10 @@ fn retry_delay_ms(r: &Retrier, attempt: u64, entropy: &mut dyn Entropy) -> i64 {
 /// once past `limit` (so huge values are not walked entirely).
 pub fn json_size(value: &Value, limit: usize) -> usize {
     fn string_len(s: &str) -> usize {
-        2 + s.len() + s.bytes().filter(|b| *b == b'"' || *b == b'\\' || *b < 0x20).count()
+        2 + s.len()
+            + s.bytes()
+                .filter(|b| *b == b'"' || *b == b'\\' || *b < 0x20)
+                .count()
     }
     fn walk(v: &Value, acc: &mut usize, limit: usize) {
         if *acc > limit {

@@ -15,15 +15,15 @@
 #![deny(missing_docs)]
 
 pub mod choice;
+pub mod definition;
 pub mod diagnostic;
 pub mod entropy;
 pub mod failure;
-pub mod intrinsics;
-pub mod path;
-pub mod timestamp;
-pub mod definition;
-pub mod parse;
-pub mod payload;
 pub mod history;
 pub mod interpreter;
+pub mod intrinsics;
+pub mod parse;
+pub mod path;
+pub mod payload;
 pub mod runner;
+pub mod timestamp;

@@ -28,7 +28,12 @@ pub enum Expression {
 impl Expression {
     /// Parses the string value of a `.$` key; `field` is the key (with `.$`),
     /// named in the diagnostic as AWS does.
-    pub fn compile(text: &str, field: &str, location: &str, diags: &mut Diagnostics) -> Option<Self> {
+    pub fn compile(
+        text: &str,
+        field: &str,
+        location: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Self> {
         let parsed = if Intrinsic::looks_like_call(text) {
             Intrinsic::parse(text).map(Expression::Intrinsic).ok()
         } else {
@@ -53,7 +58,12 @@ impl Expression {
 
     /// Evaluates the expression. `field` names the key in AWS's cause text
     /// when a path selects nothing.
-    pub fn eval(&self, field: &str, env: &PathEnv<'_>, entropy: &mut dyn Entropy) -> Result<Value, Failure> {
+    pub fn eval(
+        &self,
+        field: &str,
+        env: &PathEnv<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Value, Failure> {
         match self {
             Expression::Path(p) => p.select(env).ok_or_else(|| path_not_found(p, field, env)),
             Expression::Intrinsic(i) => i.eval(env, entropy),
@@ -131,7 +141,10 @@ impl Template {
                             ),
                         }
                     } else {
-                        entries.push((Arc::from(key.as_str()), Entry::Value(Template::compile(v, &loc, diags))));
+                        entries.push((
+                            Arc::from(key.as_str()),
+                            Entry::Value(Template::compile(v, &loc, diags)),
+                        ));
                     }
                 }
                 Template::Object(entries)
@@ -140,7 +153,9 @@ impl Template {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| Template::compile(v, &pointer_push(location, &i.to_string()), diags))
+                    .map(|(i, v)| {
+                        Template::compile(v, &pointer_push(location, &i.to_string()), diags)
+                    })
                     .collect(),
             ),
             other => Template::Static(other.clone()),
@@ -168,22 +183,28 @@ impl Template {
                 for (key, entry) in entries {
                     let v = match entry {
                         Entry::Value(t) => t.eval(env, entropy)?,
-                        Entry::Dynamic { field, expression } => expression.eval(field, env, entropy)?,
+                        Entry::Dynamic { field, expression } => {
+                            expression.eval(field, env, entropy)?
+                        }
                     };
                     out.insert(key.to_string(), v);
                 }
                 Ok(Value::Object(out))
             }
-            Template::Array(items) => {
-                items.iter().map(|t| t.eval(env, entropy)).collect::<Result<Vec<_>, _>>().map(Value::Array)
-            }
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.eval(env, entropy))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
         }
     }
 }
 
 fn contains_dynamic(value: &Value) -> bool {
     match value {
-        Value::Object(map) => map.iter().any(|(k, v)| k.ends_with(".$") || contains_dynamic(v)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.ends_with(".$") || contains_dynamic(v)),
         Value::Array(items) => items.iter().any(contains_dynamic),
         _ => false,
     }

@@ -126,5 +126,8 @@ pub fn run_to_completion(
         let now = clock.now();
         pending.extend(exec.timer_fired(timer, now, entropy));
     }
-    RunResult { status: exec.status().clone(), history }
+    RunResult {
+        status: exec.status().clone(),
+        history,
+    }
 }

@@ -12,7 +12,9 @@ use asl::runner::{Clock, TaskHandler, VirtualClock, run_to_completion};
 use serde_json::{Value, json};
 
 fn def(v: Value) -> Arc<asl::definition::Definition> {
-    Arc::new(parse_definition(&v.to_string()).unwrap_or_else(|d| panic!("definition invalid: {d:?}")))
+    Arc::new(
+        parse_definition(&v.to_string()).unwrap_or_else(|d| panic!("definition invalid: {d:?}")),
+    )
 }
 
 struct Echo;
@@ -39,7 +41,11 @@ impl TaskHandler for Flaky {
     }
 }
 
-fn run_with(d: Value, input: Value, handler: &mut dyn TaskHandler) -> (Status, Vec<EventType>, i64) {
+fn run_with(
+    d: Value,
+    input: Value,
+    handler: &mut dyn TaskHandler,
+) -> (Status, Vec<EventType>, i64) {
     let mut clock = VirtualClock(1_000_000);
     let r = run_to_completion(
         def(d),
@@ -50,7 +56,11 @@ fn run_with(d: Value, input: Value, handler: &mut dyn TaskHandler) -> (Status, V
         &mut clock,
         &mut SplitMix64(3),
     );
-    (r.status, r.history.iter().map(|e| e.event_type).collect(), clock.now() - 1_000_000)
+    (
+        r.status,
+        r.history.iter().map(|e| e.event_type).collect(),
+        clock.now() - 1_000_000,
+    )
 }
 
 fn run(d: Value, input: Value) -> Status {
@@ -90,7 +100,8 @@ fn null_paths_give_empty_objects_and_discard_results() {
     let d = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": null, "Result": 5, "ResultPath": null, "Next": "Q"},
         "Q": {"Type": "Pass", "OutputPath": null, "End": true}}});
     assert_eq!(ok(run(d, json!({"a": 1}))), json!({}));
-    let d = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": null, "End": true}}});
+    let d =
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": null, "End": true}}});
     assert_eq!(ok(run(d, json!({"a": 1}))), json!({}));
     let d = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 5, "ResultPath": null, "End": true}}});
     assert_eq!(ok(run(d, json!({"a": 1}))), json!({"a": 1}));
@@ -99,7 +110,10 @@ fn null_paths_give_empty_objects_and_discard_results() {
 #[test]
 fn result_path_creates_nested_objects() {
     let d = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "r", "ResultPath": "$.a.b.c", "End": true}}});
-    assert_eq!(ok(run(d, json!({"x": 1}))), json!({"x": 1, "a": {"b": {"c": "r"}}}));
+    assert_eq!(
+        ok(run(d, json!({"x": 1}))),
+        json!({"x": 1, "a": {"b": {"c": "r"}}})
+    );
 }
 
 #[test]
@@ -109,7 +123,9 @@ fn missing_input_path_is_states_runtime_with_aws_cause() {
     assert_eq!(e.as_deref(), Some("States.Runtime"));
     assert_eq!(
         c.as_deref(),
-        Some("An error occurred while executing the state 'pass' (entered at the event id #2). Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']")
+        Some(
+            "An error occurred while executing the state 'pass' (entered at the event id #2). Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
+        )
     );
 }
 
@@ -117,7 +133,11 @@ fn missing_input_path_is_states_runtime_with_aws_cause() {
 fn retry_backs_off_then_succeeds() {
     let d = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
         "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 3}], "End": true}}});
-    let mut h = Flaky { left: 2, error: "Boom", calls: 0 };
+    let mut h = Flaky {
+        left: 2,
+        error: "Boom",
+        calls: 0,
+    };
     let (s, _, elapsed) = run_with(d, json!({"k": 1}), &mut h);
     assert_eq!(ok(s), json!({"k": 1}));
     assert_eq!(h.calls, 3);
@@ -128,14 +148,22 @@ fn retry_backs_off_then_succeeds() {
 fn retry_max_attempts_zero_never_retries_and_max_delay_caps() {
     let d = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
         "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 0}], "End": true}}});
-    let mut h = Flaky { left: 5, error: "Boom", calls: 0 };
+    let mut h = Flaky {
+        left: 5,
+        error: "Boom",
+        calls: 0,
+    };
     let (s, _, _) = run_with(d, json!({}), &mut h);
     assert_eq!(failed(s).0.as_deref(), Some("Boom"));
     assert_eq!(h.calls, 1);
 
     let d = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "BackoffRate": 10, "MaxAttempts": 3, "MaxDelaySeconds": 15}], "End": true}}});
-    let mut h = Flaky { left: 3, error: "Boom", calls: 0 };
+    let mut h = Flaky {
+        left: 3,
+        error: "Boom",
+        calls: 0,
+    };
     let (s, _, elapsed) = run_with(d, json!({}), &mut h);
     ok(s);
     assert_eq!(elapsed, 10_000 + 15_000 + 15_000);
@@ -145,7 +173,11 @@ fn retry_max_attempts_zero_never_retries_and_max_delay_caps() {
 fn full_jitter_waits_at_most_the_backoff() {
     let d = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 1, "JitterStrategy": "FULL"}], "End": true}}});
-    let mut h = Flaky { left: 1, error: "Boom", calls: 0 };
+    let mut h = Flaky {
+        left: 1,
+        error: "Boom",
+        calls: 0,
+    };
     let (s, _, elapsed) = run_with(d, json!({}), &mut h);
     ok(s);
     assert!((0..=10_000).contains(&elapsed));
@@ -158,9 +190,16 @@ fn catch_merges_error_output_at_result_path_and_task_failed_is_a_wildcard() {
               "Catch": [{"ErrorEquals": ["Other"], "Next": "Wrong"}, {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err", "Next": "Caught"}], "End": true},
         "Wrong": {"Type": "Fail"},
         "Caught": {"Type": "Pass", "End": true}}});
-    let mut h = Flaky { left: 1, error: "HandlerError", calls: 0 };
+    let mut h = Flaky {
+        left: 1,
+        error: "HandlerError",
+        calls: 0,
+    };
     let (s, _, _) = run_with(d, json!({"a": 1}), &mut h);
-    assert_eq!(ok(s), json!({"a": 1, "err": {"Error": "HandlerError", "Cause": "flaky"}}));
+    assert_eq!(
+        ok(s),
+        json!({"a": 1, "err": {"Error": "HandlerError", "Cause": "flaky"}})
+    );
 }
 
 #[test]
@@ -169,7 +208,10 @@ fn states_all_does_not_catch_runtime_errors() {
         "Par": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "InputPath": "$.missing", "End": true}}}],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
         "Caught": {"Type": "Succeed"}}});
-    assert_eq!(failed(run(d, json!({}))).0.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        failed(run(d, json!({}))).0.as_deref(),
+        Some("States.Runtime")
+    );
 }
 
 #[test]
@@ -182,7 +224,10 @@ fn parallel_outputs_in_branch_order_and_first_failure_fails() {
     let d = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": [
         {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 5, "End": true}}},
         {"StartAt": "B", "States": {"B": {"Type": "Fail", "Error": "E", "Cause": "C"}}}]}}});
-    assert_eq!(failed(run(d, json!({}))), (Some("E".into()), Some("C".into())));
+    assert_eq!(
+        failed(run(d, json!({}))),
+        (Some("E".into()), Some("C".into()))
+    );
 }
 
 #[test]
@@ -191,10 +236,18 @@ fn map_preserves_order_and_respects_max_concurrency() {
         "ItemSelector": {"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value", "c.$": "$.c"},
         "ItemsPath": "$.items",
         "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}}}});
-    let mut exec = Execution::new(def(d), ExecutionInfo::local("sm", "ex", 0), Options::default());
+    let mut exec = Execution::new(
+        def(d),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options::default(),
+    );
     let mut rng = SplitMix64(1);
     let mut pending: Vec<TaskRequest> = exec
-        .start(json!({"items": ["a", "b", "c", "d", "e"], "c": 1}), 0, &mut rng)
+        .start(
+            json!({"items": ["a", "b", "c", "d", "e"], "c": 1}),
+            0,
+            &mut rng,
+        )
         .into_iter()
         .filter_map(|e| match e {
             Effect::InvokeTask(r) => Some(r),
@@ -212,7 +265,12 @@ fn map_preserves_order_and_respects_max_concurrency() {
     }
     assert_eq!(max_in_flight, 2);
     let out = ok(exec.status().clone());
-    let values: Vec<&str> = out.as_array().unwrap().iter().map(|v| v["v"].as_str().unwrap()).collect();
+    let values: Vec<&str> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["v"].as_str().unwrap())
+        .collect();
     assert_eq!(values, ["a", "b", "c", "d", "e"]);
     assert_eq!(out[3], json!({"i": 3, "v": "d", "c": 1}));
 }
@@ -237,7 +295,10 @@ fn item_batcher_groups_items() {
         "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k": "v"}},
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
     let out = ok(run(d, json!([1, 2, 3])));
-    assert_eq!(out, json!([{"BatchInput": {"k": "v"}, "Items": [1, 2]}, {"BatchInput": {"k": "v"}, "Items": [3]}]));
+    assert_eq!(
+        out,
+        json!([{"BatchInput": {"k": "v"}, "Items": [1, 2]}, {"BatchInput": {"k": "v"}, "Items": [3]}])
+    );
 }
 
 #[test]
@@ -254,7 +315,10 @@ fn variables_are_scoped_and_assigned_after_output() {
 #[test]
 fn choice_no_match_without_default() {
     let d = json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "StringEquals": "x", "Next": "D"}]}, "D": {"Type": "Succeed"}}});
-    assert_eq!(failed(run(d, json!({"a": "y"}))).0.as_deref(), Some("States.NoChoiceMatched"));
+    assert_eq!(
+        failed(run(d, json!({"a": "y"}))).0.as_deref(),
+        Some("States.NoChoiceMatched")
+    );
 }
 
 #[test]
@@ -280,11 +344,21 @@ fn history_ids_are_contiguous_and_chained() {
     let d = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": [
         {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
         {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]}}});
-    let r = run_to_completion(def(d), ExecutionInfo::local("sm", "ex", 0), Options::default(), json!({}), &mut Echo,
-        &mut VirtualClock(0), &mut SplitMix64(1));
+    let r = run_to_completion(
+        def(d),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options::default(),
+        json!({}),
+        &mut Echo,
+        &mut VirtualClock(0),
+        &mut SplitMix64(1),
+    );
     for (i, e) in r.history.iter().enumerate() {
         assert_eq!(e.id, i as u64 + 1);
         assert!(e.previous_event_id < e.id);
     }
-    assert_eq!(r.history.last().unwrap().event_type, EventType::ExecutionSucceeded);
+    assert_eq!(
+        r.history.last().unwrap().event_type,
+        EventType::ExecutionSucceeded
+    );
 }

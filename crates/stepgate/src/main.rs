@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// mimalloc: the interpreter allocates many small JSON values; glibc's malloc
+// spent a third of the interpreter benchmarks' time (perf), mimalloc halves that.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A self-hosted webhook gateway and Amazon States Language engine.
 #[derive(Debug, Parser)]
 #[command(name = "stepgate", version, about)]

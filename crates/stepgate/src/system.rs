@@ -10,7 +10,10 @@ use asl::timestamp::EpochMillis;
 
 /// The current wall-clock time in milliseconds since the epoch.
 pub(crate) fn now_millis() -> EpochMillis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as EpochMillis).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as EpochMillis)
+        .unwrap_or(0)
 }
 
 /// The system clock; `sleep_until` really sleeps.
@@ -36,6 +39,11 @@ impl Clock for SystemClock {
 /// A generator seeded from the process's random hashing keys and the time.
 pub(crate) fn os_entropy() -> SplitMix64 {
     let mut h = RandomState::new().build_hasher();
-    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     SplitMix64(h.finish())
 }

@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 fn stepgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepgate")).args(args).output().expect("stepgate runs")
+    Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(args)
+        .output()
+        .expect("stepgate runs")
 }
 
 fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
@@ -19,15 +22,31 @@ fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
 
 fn stdout_json(out: &Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| {
-        panic!("no JSON on stdout; stdout={text} stderr={}", String::from_utf8_lossy(&out.stderr))
-    });
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| {
+            panic!(
+                "no JSON on stdout; stdout={text} stderr={}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     serde_json::from_str(line).expect("stdout is JSON")
 }
 
 fn run_def(def: &Value, input: &str, extra: &[&str]) -> (Output, Value) {
-    let file = temp_file(&format!("def-{}.json", rand_name()), def.to_string().as_bytes());
-    let mut args = vec!["run", "--definition", file.to_str().expect("utf8 path"), "--input", input];
+    let file = temp_file(
+        &format!("def-{}.json", rand_name()),
+        def.to_string().as_bytes(),
+    );
+    let mut args = vec![
+        "run",
+        "--definition",
+        file.to_str().expect("utf8 path"),
+        "--input",
+        input,
+    ];
     args.extend_from_slice(extra);
     let out = stepgate(&args);
     let v = stdout_json(&out);
@@ -37,18 +56,32 @@ fn run_def(def: &Value, input: &str, extra: &[&str]) -> (Output, Value) {
 fn rand_name() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[test]
 fn example_from_the_readme_succeeds() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello.asl.json");
-    let out = stepgate(&["run", "--fast-wait", "--definition", example.to_str().unwrap(), "--input", r#"{"name":"stepgate"}"#]);
+    let out = stepgate(&[
+        "run",
+        "--fast-wait",
+        "--definition",
+        example.to_str().unwrap(),
+        "--input",
+        r#"{"name":"stepgate"}"#,
+    ]);
     assert!(out.status.success());
     let v = stdout_json(&out);
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     assert_eq!(v["output"]["greeting"], "Hello, stepgate!");
-    assert_eq!(v["output"]["squares"][2], json!({"n": 3, "who": "stepgate"}));
+    assert_eq!(
+        v["output"]["squares"][2],
+        json!({"n": 3, "who": "stepgate"})
+    );
 }
 
 #[test]
@@ -56,7 +89,10 @@ fn failed_execution_still_exits_zero_with_error_and_cause() {
     let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "because"}}});
     let (out, v) = run_def(&def, "{}", &[]);
     assert!(out.status.success());
-    assert_eq!(v, json!({"status": "FAILED", "error": "Boom", "cause": "because"}));
+    assert_eq!(
+        v,
+        json!({"status": "FAILED", "error": "Boom", "cause": "because"})
+    );
 }
 
 #[test]
@@ -66,17 +102,35 @@ fn task_without_functions_fails_with_task_failed_naming_the_resource() {
     assert!(out.status.success());
     assert_eq!(v["status"], "FAILED");
     assert_eq!(v["error"], "States.TaskFailed");
-    assert!(v["cause"].as_str().unwrap().contains("arn:aws:states:::lambda:invoke"), "{v}");
+    assert!(
+        v["cause"]
+            .as_str()
+            .unwrap()
+            .contains("arn:aws:states:::lambda:invoke"),
+        "{v}"
+    );
 }
 
 #[test]
 fn history_lists_aws_event_types_with_chained_ids() {
     let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "W"}, "W": {"Type": "Wait", "Seconds": 5, "End": true}}});
     let (_, v) = run_def(&def, "{}", &["--history", "--fast-wait"]);
-    let types: Vec<&str> = v["event_types"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let types: Vec<&str> = v["event_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
-        ["ExecutionStarted", "PassStateEntered", "PassStateExited", "WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"]
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "ExecutionSucceeded"
+        ]
     );
     let history = v["history"].as_array().unwrap();
     for (i, e) in history.iter().enumerate() {
@@ -115,7 +169,13 @@ fn invalid_definition_is_refused_with_a_location() {
 fn bad_input_json_is_a_clear_error() {
     let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}});
     let file = temp_file("def-bad-input.json", def.to_string().as_bytes());
-    let out = stepgate(&["run", "--definition", file.to_str().unwrap(), "--input", "{not json"]);
+    let out = stepgate(&[
+        "run",
+        "--definition",
+        file.to_str().unwrap(),
+        "--input",
+        "{not json",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--input"), "{stderr}");
@@ -135,14 +195,27 @@ fn malformed_inputs_never_panic() {
     for (name, bytes) in cases {
         let file = temp_file(&format!("{name}.json"), &bytes);
         for args in [
-            vec!["run", "--definition", file.to_str().unwrap(), "--input", "{}"],
+            vec![
+                "run",
+                "--definition",
+                file.to_str().unwrap(),
+                "--input",
+                "{}",
+            ],
             vec!["validate", file.to_str().unwrap()],
             vec!["validate", "--json", file.to_str().unwrap()],
         ] {
             let out = stepgate(&args);
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(!stderr.contains("panicked"), "{name}: {args:?} panicked: {stderr}");
-            assert!(matches!(out.status.code(), Some(1) | Some(2)), "{name}: {args:?} exit {:?}", out.status);
+            assert!(
+                !stderr.contains("panicked"),
+                "{name}: {args:?} panicked: {stderr}"
+            );
+            assert!(
+                matches!(out.status.code(), Some(1) | Some(2)),
+                "{name}: {args:?} exit {:?}",
+                out.status
+            );
         }
     }
 }
@@ -156,9 +229,17 @@ fn validate_reports_json_diagnostics() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let diags = v["files"][0]["diagnostics"].as_array().unwrap();
     assert!(!diags.is_empty());
-    assert!(diags.iter().all(|d| d["code"].is_string() && d["location"].as_str().unwrap().starts_with('/')));
+    assert!(
+        diags
+            .iter()
+            .all(|d| d["code"].is_string() && d["location"].as_str().unwrap().starts_with('/'))
+    );
 
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello.asl.json");
     let out = stepgate(&["validate", good.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -13,10 +13,6 @@ use serde_json::Value;
 use super::fields::Obj;
 use crate::diagnostic::{Diagnostics, codes, pointer_push};
 
-/// AWS's code for a scope without a terminal state (documented for
-/// `ValidateStateMachineDefinition`; not yet in [`codes`]).
-pub(super) const MISSING_END_STATE: &str = "MISSING_END_STATE";
-
 /// Checks one scope's `States` (at `states_location`, the scope itself at
 /// `scope_location`). `start_at` is only followed if it names a state.
 pub(super) fn check_scope(
@@ -59,7 +55,7 @@ pub(super) fn check_scope(
     }
     if !states.values().any(is_terminal) {
         diags.error(
-            MISSING_END_STATE,
+            codes::MISSING_END_STATE,
             scope_location,
             "Workflow has no terminal state",
         );

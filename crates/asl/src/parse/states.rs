@@ -6,7 +6,7 @@
 //! a scope's states get their ids before any nested scope is parsed, which lets
 //! `Next` resolve while the states are parsed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -20,18 +20,10 @@ use crate::definition::{
     NumberOrPath, Parallel, Pass, ProcessorMode, ResultHandling, Retrier, Scope, ScopeId, State,
     StateId, StateKind, Task, Transition, Wait, WaitFor,
 };
-use crate::diagnostic::{Diagnostics, codes, pointer_push};
+use crate::diagnostic::{Diagnostics, Severity, codes, pointer_push};
 use crate::path::{Path, PathRoot};
 use crate::payload::{Expression, Template};
 use crate::timestamp::is_rfc3339_timestamp;
-
-/// AWS codes that are not (yet) in [`codes`].
-const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
-const INVALID_LABEL_NAME: &str = "INVALID_LABEL_NAME";
-const DUPLICATE_LABEL_NAME: &str = "DUPLICATE_LABEL_NAME";
-const NO_DOLLAR: &str = "NO_DOLLAR";
-const NO_PATH: &str = "NO_PATH";
-const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";
 
 /// AWS's limits (Step Functions quotas and field references).
 const MAX_STATE_NAME_CHARS: usize = 80;
@@ -221,10 +213,10 @@ pub(super) struct Builder<'a> {
     pub(super) diags: Diagnostics,
     states: Vec<State>,
     scopes: Vec<Scope>,
-    /// Every state name seen in any scope → its location.
-    names: HashMap<String, String>,
-    /// Every Map `Label` seen → its location.
-    labels: HashMap<String, String>,
+    /// Every state name seen in any scope.
+    names: HashSet<String>,
+    /// Every Map `Label` seen.
+    labels: HashSet<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -236,8 +228,8 @@ impl<'a> Builder<'a> {
             diags: Diagnostics::new(),
             states: Vec::new(),
             scopes: Vec::new(),
-            names: HashMap::new(),
-            labels: HashMap::new(),
+            names: HashSet::new(),
+            labels: HashSet::new(),
         }
     }
 
@@ -289,6 +281,14 @@ impl<'a> Builder<'a> {
             scopes: std::mem::take(&mut self.scopes),
             states: std::mem::take(&mut self.states),
         })
+    }
+
+    fn error_count(&self) -> usize {
+        self.diags
+            .items()
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     fn jsonata(&mut self, location: &str) {
@@ -362,25 +362,26 @@ impl<'a> Builder<'a> {
 
     fn check_name(&mut self, name: &str, location: &str) {
         if name.is_empty() {
-            self.diags
-                .error(INVALID_STATE_NAME, location, "State name must not be empty");
+            self.diags.error(
+                codes::INVALID_STATE_NAME,
+                location,
+                "State name must not be empty",
+            );
         } else if name.chars().count() > MAX_STATE_NAME_CHARS {
             self.diags.error(
-                INVALID_STATE_NAME,
+                codes::INVALID_STATE_NAME,
                 location,
                 format!("State name is longer than {MAX_STATE_NAME_CHARS} characters: {name}"),
             );
         }
         // Names are unique across every scope: the history and the context
         // object identify a state by name alone.
-        if self.names.contains_key(name) {
+        if !self.names.insert(name.to_owned()) {
             self.diags.error(
                 codes::DUPLICATE_STATE_NAME,
                 location,
                 format!("Duplicate State name: {name}"),
             );
-        } else {
-            self.names.insert(name.to_owned(), location.to_owned());
         }
     }
 
@@ -443,9 +444,21 @@ impl<'a> Builder<'a> {
         };
         fields::unknown(obj, location, allowed, &mut self.diags);
         let comment = fields::string(obj, "Comment", location, &mut self.diags).map(str::to_owned);
-        let input_path = self.nullable_path(obj, "InputPath", location, PathRule::Any);
-        let output_path = self.nullable_path(obj, "OutputPath", location, PathRule::Any);
-        let assign = self.template(obj, "Assign", location);
+        // Fields the type does not allow were reported above; reading them
+        // anyway would only add noise about their values.
+        let (input_path, output_path) = if allowed.contains(&"InputPath") {
+            (
+                self.nullable_path(obj, "InputPath", location, PathRule::Any),
+                self.nullable_path(obj, "OutputPath", location, PathRule::Any),
+            )
+        } else {
+            (dollar(), dollar())
+        };
+        let assign = if allowed.contains(&"Assign") {
+            self.template(obj, "Assign", location)
+        } else {
+            None
+        };
         let kind = match ty {
             "Pass" => StateKind::Pass(self.pass(obj, location, names)),
             "Task" => StateKind::Task(self.task(obj, location, names)?),
@@ -541,7 +554,7 @@ impl<'a> Builder<'a> {
                     if let Value::String(s) = v {
                         if !key.ends_with(".$") && looks_dynamic(s) {
                             self.diags.warning(
-                                NO_DOLLAR,
+                                codes::NO_DOLLAR,
                                 &loc,
                                 format!(
                                     "The value of '{key}' looks like a JSONPath or an intrinsic function, but the key does not end with '.$', so it is used as a literal string"
@@ -657,6 +670,7 @@ impl<'a> Builder<'a> {
                 continue;
             };
             fields::unknown(r, &loc, RETRIER_FIELDS, &mut self.diags);
+            fields::string(r, "Comment", &loc, &mut self.diags);
             fields::required(r, &loc, &["ErrorEquals"], &mut self.diags);
             let error_equals = self.error_equals(r, &loc, i + 1 == items.len());
             let d = &mut self.diags;
@@ -698,6 +712,7 @@ impl<'a> Builder<'a> {
                 continue;
             };
             fields::unknown(c, &loc, CATCHER_FIELDS, &mut self.diags);
+            fields::string(c, "Comment", &loc, &mut self.diags);
             fields::required(c, &loc, &["ErrorEquals", "Next"], &mut self.diags);
             let error_equals = self.error_equals(c, &loc, i + 1 == items.len());
             let next = fields::string(c, "Next", &loc, &mut self.diags)
@@ -757,7 +772,7 @@ impl<'a> Builder<'a> {
         let result = obj.get("Result").cloned();
         if result.as_ref().is_some_and(has_dollar_key) {
             self.diags.warning(
-                PASS_RESULT_IS_STATIC,
+                codes::PASS_RESULT_IS_STATIC,
                 &pointer_push(location, "Result"),
                 "Result is static: keys ending in '.$' are not evaluated here (use Parameters to select from the input)",
             );
@@ -845,7 +860,13 @@ impl<'a> Builder<'a> {
             }
             for (i, item) in items.iter().enumerate() {
                 let loc = pointer_push(&list_location, &i.to_string());
+                let errors_before = self.error_count();
                 let Some(rule) = parse_choice_rule(item, &loc, &mut self.diags) else {
+                    // Never let a dropped rule pass silently: that would
+                    // change which branch runs.
+                    if self.error_count() == errors_before {
+                        self.diags.schema(&loc, "Invalid Choice Rule");
+                    }
                     continue;
                 };
                 let next = self.resolve(&rule.next, "Next", &pointer_push(&loc, "Next"), names);
@@ -934,7 +955,7 @@ impl<'a> Builder<'a> {
         if let Some(text) = fields::string(obj, key, location, &mut self.diags) {
             if text.starts_with("$.") || text.starts_with("$$.") {
                 self.diags.warning(
-                    NO_PATH,
+                    codes::NO_PATH,
                     &pointer_push(location, key),
                     format!("The value of '{key}' looks like a JSONPath, but it is used literally; use '{path_key}' to read it from the input"),
                 );
@@ -1182,21 +1203,19 @@ impl<'a> Builder<'a> {
             || label.chars().any(forbidden)
         {
             self.diags.error(
-                INVALID_LABEL_NAME,
+                codes::INVALID_LABEL_NAME,
                 &loc,
                 format!(
                     "Invalid Label '{label}': it must have 1 to {MAX_LABEL_CHARS} characters and no whitespace, brackets, wildcards, control characters or any of \" # % \\ ^ | ~ ` $ & , ; : /"
                 ),
             );
         }
-        if self.labels.contains_key(label) {
+        if !self.labels.insert(label.to_owned()) {
             self.diags.error(
-                DUPLICATE_LABEL_NAME,
+                codes::DUPLICATE_LABEL_NAME,
                 &loc,
                 format!("Duplicate Label name: {label}"),
             );
-        } else {
-            self.labels.insert(label.to_owned(), loc);
         }
         Some(label.to_owned())
     }

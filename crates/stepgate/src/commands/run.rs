@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use asl::interpreter::{ExecutionInfo, Options, Status};
-use asl::parse::{ParseOptions, StateMachineType, parse_definition_value};
+use asl::parse::{ParseOptions, StateMachineType, parse_definition_with};
 use asl::runner::{Clock, NoTaskHandlers, VirtualClock, run_to_completion};
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
@@ -58,23 +58,35 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         );
     }
     let def_text = super::read_text(&args.definition)?;
-    let def_value: Value = serde_json::from_str(&def_text)
-        .with_context(|| format!("{}: not valid JSON", args.definition.display()))?;
     let options = ParseOptions {
         state_machine_type: match args.machine_type {
             MachineType::Standard => StateMachineType::Standard,
             MachineType::Express => StateMachineType::Express,
         },
     };
-    let definition = match parse_definition_value(&def_value, &options) {
+    let definition = match parse_definition_with(&def_text, &options) {
         Ok(d) => Arc::new(d),
         Err(diags) => {
-            let first = diags.iter().find(|d| d.severity == asl::diagnostic::Severity::Error).or(diags.first());
-            let cause = first.map(|d| format!("Invalid State Machine Definition: '{d}'")).unwrap_or_default();
+            let first = diags
+                .iter()
+                .find(|d| d.severity == asl::diagnostic::Severity::Error)
+                .or(diags.first());
+            let cause = first
+                .map(|d| format!("Invalid State Machine Definition: '{d}'"))
+                .unwrap_or_default();
             for d in &diags {
-                eprintln!("{}: {} at {}: {}", args.definition.display(), d.code, d.location, d.message);
+                eprintln!(
+                    "{}: {} at {}: {}",
+                    args.definition.display(),
+                    d.code,
+                    d.location,
+                    d.message
+                );
             }
-            println!("{}", json!({"status": "INVALID_DEFINITION", "error": "InvalidDefinition", "cause": cause}));
+            println!(
+                "{}",
+                json!({"status": "INVALID_DEFINITION", "error": "InvalidDefinition", "cause": cause})
+            );
             return Ok(ExitCode::from(1));
         }
     };
@@ -83,10 +95,11 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         (None, Some(file)) => super::read_text(file)?,
         (None, None) => "{}".to_owned(),
     };
-    let input: Value = serde_json::from_str(&input_text).with_context(|| match &args.input_file {
-        Some(f) => format!("{}: the execution input is not valid JSON", f.display()),
-        None => "--input: the execution input is not valid JSON".to_owned(),
-    })?;
+    let input: Value =
+        serde_json::from_str(&input_text).with_context(|| match &args.input_file {
+            Some(f) => format!("{}: the execution input is not valid JSON", f.display()),
+            None => "--input: the execution input is not valid JSON".to_owned(),
+        })?;
     let state_machine_name = args
         .definition
         .file_stem()
@@ -104,37 +117,60 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         // Express executions have no redrive and an `express:` ARN with an extra id.
         info.redrive_count = None;
         let id = asl::entropy::Entropy::uuid_v4(&mut entropy);
-        info.execution_arn = format!("arn:aws:states:local:000000000000:express:{state_machine_name}:{name}:{id}");
+        info.execution_arn =
+            format!("arn:aws:states:local:000000000000:express:{state_machine_name}:{name}:{id}");
     }
     let mut virtual_clock = VirtualClock(start);
     let mut system_clock = SystemClock;
-    let clock: &mut dyn Clock = if args.fast_wait { &mut virtual_clock } else { &mut system_clock };
+    let clock: &mut dyn Clock = if args.fast_wait {
+        &mut virtual_clock
+    } else {
+        &mut system_clock
+    };
     let result = run_to_completion(
         definition,
         info,
-        Options { record_history: args.history, ..Options::default() },
+        Options {
+            record_history: args.history,
+            ..Options::default()
+        },
         input,
         &mut NoTaskHandlers,
         clock,
         &mut entropy,
     );
     let mut out = Map::new();
-    out.insert("status".into(), Value::String(result.status.as_str().into()));
+    out.insert(
+        "status".into(),
+        Value::String(result.status.as_str().into()),
+    );
     match &result.status {
         Status::Succeeded(output) => {
             out.insert("output".into(), output.clone());
         }
         Status::Failed(f) | Status::TimedOut(f) | Status::Aborted(f) => {
-            out.insert("error".into(), f.error.clone().map(Value::String).unwrap_or(Value::Null));
-            out.insert("cause".into(), f.cause.clone().map(Value::String).unwrap_or(Value::Null));
+            out.insert(
+                "error".into(),
+                f.error.clone().map(Value::String).unwrap_or(Value::Null),
+            );
+            out.insert(
+                "cause".into(),
+                f.cause.clone().map(Value::String).unwrap_or(Value::Null),
+            );
         }
         Status::Running => {}
     }
     if args.history {
-        let types: Vec<Value> =
-            result.history.iter().map(|e| Value::String(e.event_type.as_str().to_owned())).collect();
+        let types: Vec<Value> = result
+            .history
+            .iter()
+            .map(|e| Value::String(e.event_type.as_str().to_owned()))
+            .collect();
         out.insert("event_types".into(), Value::Array(types));
-        out.insert("history".into(), Value::Array(result.history.iter().map(|e| e.to_aws_json()).collect()));
+        out.insert(
+            "history".into(),
+            Value::Array(result.history.iter().map(|e| e.to_aws_json()).collect()),
+        );
     }
     println!("{}", Value::Object(out));
     Ok(ExitCode::SUCCESS)

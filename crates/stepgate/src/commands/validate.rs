@@ -25,7 +25,11 @@ pub(crate) struct ValidateArgs {
 
 pub(crate) fn run(args: ValidateArgs) -> Result<ExitCode> {
     let options = ParseOptions {
-        state_machine_type: if args.express { StateMachineType::Express } else { StateMachineType::Standard },
+        state_machine_type: if args.express {
+            StateMachineType::Express
+        } else {
+            StateMachineType::Standard
+        },
     };
     let mut any_error = false;
     let mut reports = Vec::new();
@@ -55,12 +59,25 @@ pub(crate) fn run(args: ValidateArgs) -> Result<ExitCode> {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
                 };
-                println!("{}: {sev}: {} at {}: {}", file.display(), d.code, d.location, d.message);
+                println!(
+                    "{}: {sev}: {} at {}: {}",
+                    file.display(),
+                    d.code,
+                    d.location,
+                    d.message
+                );
             }
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "files": reports }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "files": reports }))?
+        );
     }
-    Ok(if any_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if any_error {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

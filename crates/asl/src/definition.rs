@@ -87,6 +87,9 @@ pub struct State {
 }
 
 /// The eight state types.
+// A definition holds few states and they are read, not moved, on the hot
+// path, so the size of the largest variant (Map) costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StateKind {
     /// `Type: Pass`.

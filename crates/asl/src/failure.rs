@@ -28,6 +28,9 @@ pub const STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD: &str =
     "States.ExceedToleratedFailureThreshold";
 /// `ResultPath` could not be applied to the input.
 pub const STATES_RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+/// `ResultPath` could not be applied to the input (what AWS raises at run
+/// time; `States.ResultPathMatchFailure` is the documented name).
+pub const STATES_REFERENCE_PATH_CONFLICT: &str = "States.ReferencePathConflict";
 /// A `Parameters` path matched nothing.
 pub const STATES_PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
 /// A state's input or output exceeded the payload limit. Not catchable by `States.ALL`.

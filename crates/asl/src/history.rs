@@ -119,10 +119,11 @@ pub struct HistoryEvent {
 pub struct EventDetails {
     /// State name (state events) or iteration name (Map iterations).
     pub name: Option<Arc<str>>,
-    /// Input (execution started, state entered).
-    pub input: Option<Value>,
+    /// Input (execution started, state entered). Shared with the execution
+    /// state rather than copied: recording history must stay cheap.
+    pub input: Option<Arc<Value>>,
     /// Output (state exited, execution succeeded, task succeeded).
-    pub output: Option<Value>,
+    pub output: Option<Arc<Value>>,
     /// Error name (failures).
     pub error: Option<String>,
     /// Cause (failures).
@@ -130,7 +131,7 @@ pub struct EventDetails {
     /// Task resource ARN (task events).
     pub resource: Option<String>,
     /// Task parameters (TaskScheduled).
-    pub parameters: Option<Value>,
+    pub parameters: Option<Arc<Value>>,
     /// Map iteration index, or Map/Parallel length.
     pub index: Option<usize>,
 }
@@ -157,10 +158,10 @@ impl HistoryEvent {
             details.insert("name".into(), Value::String(n.to_string()));
         }
         if let Some(i) = &d.input {
-            details.insert("input".into(), text(i));
+            details.insert("input".into(), text(i.as_ref()));
         }
         if let Some(o) = &d.output {
-            details.insert("output".into(), text(o));
+            details.insert("output".into(), text(o.as_ref()));
         }
         if let Some(e) = &d.error {
             details.insert("error".into(), Value::String(e.clone()));
@@ -172,7 +173,7 @@ impl HistoryEvent {
             details.insert("resource".into(), Value::String(r.clone()));
         }
         if let Some(p) = &d.parameters {
-            details.insert("parameters".into(), text(p));
+            details.insert("parameters".into(), text(p.as_ref()));
         }
         if let Some(i) = d.index {
             let key = match self.event_type {

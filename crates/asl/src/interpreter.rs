@@ -263,8 +263,8 @@ struct Parent {
 #[derive(Debug)]
 struct Thread {
     state: StateId,
-    /// The raw input of the current state.
-    input: Value,
+    /// The raw input of the current state (shared with the history).
+    input: Arc<Value>,
     parent: Option<Parent>,
     vars: Vars,
     last_event: u64,
@@ -291,9 +291,9 @@ enum TimerPurpose {
 /// What happens to a thread after a state finished its work.
 enum Outcome {
     /// Go on with this state, with this output.
-    Next(StateId, Value),
+    Next(StateId, Arc<Value>),
     /// The scope finished with this output.
-    End(Value),
+    End(Arc<Value>),
     /// The scope failed.
     Fail(Failure),
     /// The thread waits (task, timer, children).
@@ -306,7 +306,9 @@ pub struct Execution {
     def: Arc<Definition>,
     info: ExecutionInfo,
     options: Options,
-    input: Value,
+    input: Arc<Value>,
+    /// A shared `null`, left behind when a thread's input is moved out.
+    null: Arc<Value>,
     threads: Vec<Option<Thread>>,
     free: Vec<ThreadId>,
     ready: VecDeque<ThreadId>,
@@ -328,7 +330,8 @@ impl Execution {
             def,
             info,
             options,
-            input: Value::Null,
+            input: Arc::new(Value::Null),
+            null: Arc::new(Value::Null),
             threads: Vec::new(),
             free: Vec::new(),
             ready: VecDeque::new(),
@@ -336,7 +339,7 @@ impl Execution {
             timers: HashMap::new(),
             next_task: 1,
             next_timer: 1,
-            history: Vec::new(),
+            history: Vec::with_capacity(16),
             next_event_id: 1,
             status: Status::Running,
             effects: Vec::new(),
@@ -367,12 +370,13 @@ impl Execution {
         entropy: &mut dyn Entropy,
     ) -> Vec<Effect> {
         self.now = now;
-        self.input = input.clone();
+        let input = Arc::new(input);
+        self.input = Arc::clone(&input);
         let started = self.event(
             0,
             EventType::ExecutionStarted,
             EventDetails {
-                input: Some(input.clone()),
+                input: Some(Arc::clone(&input)),
                 ..Default::default()
             },
         );
@@ -422,12 +426,12 @@ impl Execution {
         self.now = now;
         match self.timers.remove(&timer) {
             Some(TimerPurpose::Thread(t)) if self.status == Status::Running => {
-                if let Some(th) = self.threads.get_mut(t).and_then(Option::as_mut) {
-                    if matches!(th.waiting, Waiting::Timer(id) if id == timer) {
-                        th.waiting = Waiting::Nothing;
-                        th.resume = Some(Resume::TimerFired);
-                        self.ready.push_back(t);
-                    }
+                if let Some(th) = self.threads.get_mut(t).and_then(Option::as_mut)
+                    && matches!(th.waiting, Waiting::Timer(id) if id == timer)
+                {
+                    th.waiting = Waiting::Nothing;
+                    th.resume = Some(Resume::TimerFired);
+                    self.ready.push_back(t);
                 }
                 self.run(entropy);
             }
@@ -518,7 +522,7 @@ impl Execution {
     fn spawn(
         &mut self,
         state: StateId,
-        input: Value,
+        input: Arc<Value>,
         parent: Option<Parent>,
         vars: Vars,
         last_event: u64,
@@ -580,7 +584,7 @@ impl Execution {
             Status::Succeeded(out) => (
                 EventType::ExecutionSucceeded,
                 EventDetails {
-                    output: Some(out.clone()),
+                    output: self.options.record_history.then(|| Arc::new(out.clone())),
                     ..Default::default()
                 },
             ),
@@ -629,7 +633,7 @@ impl Execution {
                     th.retrying = false;
                 }
                 Outcome::End(output) => {
-                    self.end_thread(t, Ok(output));
+                    self.end_thread(t, Ok(unshare(output)));
                     return;
                 }
                 Outcome::Fail(f) => {
@@ -807,7 +811,7 @@ impl Execution {
             };
             let child = self.spawn(
                 start,
-                input,
+                Arc::new(input),
                 Some(Parent { thread: pt, slot }),
                 vars,
                 first_event,
@@ -817,10 +821,10 @@ impl Execution {
                 // history; the parent's history shows only the Map Run.
                 self.thread_mut(child).quiet = true;
             }
-            if let Some(Some(parent)) = self.threads.get_mut(pt) {
-                if let Waiting::Children(join) = &mut parent.waiting {
-                    join.children.push(child);
-                }
+            if let Some(Some(parent)) = self.threads.get_mut(pt)
+                && let Waiting::Children(join) = &mut parent.waiting
+            {
+                join.children.push(child);
             }
             self.ready.push_back(child);
         }
@@ -843,7 +847,7 @@ impl Execution {
         let mut ctx = JsonMap::new();
         let mut exec = JsonMap::new();
         exec.insert("Id".into(), Value::String(self.info.execution_arn.clone()));
-        exec.insert("Input".into(), self.input.clone());
+        exec.insert("Input".into(), Value::clone(&self.input));
         exec.insert(
             "StartTime".into(),
             Value::String(format_timestamp(self.info.start_time)),
@@ -974,30 +978,6 @@ impl Execution {
         })
     }
 
-    fn apply_result_path(
-        &self,
-        t: ThreadId,
-        path: Option<&Path>,
-        raw_input: Value,
-        result: Value,
-    ) -> Result<Value, Failure> {
-        let Some(path) = path else {
-            return Ok(raw_input);
-        };
-        let mut target = raw_input;
-        match set_at_reference_path(&mut target, path, result) {
-            Ok(()) => Ok(target),
-            Err(e) => Err(Failure::new(
-                failure::STATES_RESULT_PATH_MATCH_FAILURE,
-                format!(
-                    "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
-                    self.def.states[self.thread(t).state].name,
-                    self.thread(t).entered_event,
-                    e.0
-                ),
-            )),
-        }
-    }
 
     fn check_size(&self, t: ThreadId, value: &Value) -> Result<(), Failure> {
         if json_size(value, self.options.max_payload_bytes) > self.options.max_payload_bytes {
@@ -1037,7 +1017,7 @@ impl Execution {
         &mut self,
         t: ThreadId,
         state_id: StateId,
-        merged: Value,
+        merged: Arc<Value>,
         assigned: Option<JsonMap<String, Value>>,
         transition: Option<Transition>,
     ) -> Outcome {
@@ -1046,7 +1026,7 @@ impl Execution {
         let output = match &state.output_path {
             Some(p) if is_root(p) => merged,
             other => match self.apply_io_path(t, other.as_ref(), &merged) {
-                Ok(v) => v.into_owned(),
+                Ok(v) => Arc::new(v.into_owned()),
                 Err(f) => return Outcome::Fail(f),
             },
         };
@@ -1059,7 +1039,7 @@ impl Execution {
         if let Some(exited) = EventType::state_exited(state.kind.type_name()) {
             let details = EventDetails {
                 name: Some(state.name.clone()),
-                output: self.options.record_history.then(|| output.clone()),
+                output: self.options.record_history.then(|| Arc::clone(&output)),
                 ..Default::default()
             };
             self.thread_event(t, exited, details);
@@ -1098,29 +1078,38 @@ impl Execution {
         // input kept on the thread.
         let raw = match &state.kind {
             StateKind::Pass(_) | StateKind::Choice(_) | StateKind::Succeed | StateKind::Fail(_) => {
-                std::mem::take(&mut self.thread_mut(t).input)
+                let null = Arc::clone(&self.null);
+                std::mem::replace(&mut self.thread_mut(t).input, null)
             }
-            _ => self.thread(t).input.clone(),
+            _ => Arc::clone(&self.thread(t).input),
         };
-        let effective = match &state.kind {
-            StateKind::Fail(_) => Cow::Borrowed(&raw),
-            _ => match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
-                Ok(v) => v,
-                Err(f) => return Outcome::Fail(f),
-            },
+        // Pass owns its raw input (it may move it into its output); the
+        // others read an effective input borrowed from it.
+        if let StateKind::Pass(pass) = &state.kind {
+            return match self.run_pass(t, state_id, pass, raw, entropy) {
+                Ok(outcome) => outcome,
+                Err(f) => Outcome::Fail(f),
+            };
+        }
+        if let StateKind::Fail(fail) = &state.kind {
+            return match self.run_fail(t, fail, &raw, entropy) {
+                Ok(outcome) => outcome,
+                Err(f) => Outcome::Fail(f),
+            };
+        }
+        let effective = match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
+            Ok(v) => v,
+            Err(f) => return Outcome::Fail(f),
         };
         let result = match &state.kind {
-            StateKind::Pass(pass) => {
-                let effective = effective.into_owned();
-                self.run_pass(t, state_id, pass, raw, effective, entropy)
-            }
+            StateKind::Pass(pass) => self.run_pass(t, state_id, pass, Arc::clone(&raw), entropy),
+            StateKind::Fail(fail) => self.run_fail(t, fail, &raw, entropy),
             StateKind::Succeed => {
-                let effective = effective.into_owned();
+                let effective = share(&raw, effective);
                 Ok(self.complete(t, state_id, effective, None, None))
             }
-            StateKind::Fail(fail) => self.run_fail(t, fail, &effective, entropy),
             StateKind::Choice(choice) => {
-                let effective = effective.into_owned();
+                let effective = share(&raw, effective);
                 self.run_choice(t, state_id, choice, effective, entropy)
             }
             StateKind::Wait(wait) => self.run_wait(t, wait, &effective),
@@ -1143,11 +1132,11 @@ impl Execution {
     ) -> Outcome {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
-        let raw = self.thread(t).input.clone();
+        let raw = Arc::clone(&self.thread(t).input);
         match (&state.kind, resume) {
             (StateKind::Wait(wait), Resume::TimerFired) => {
                 let effective = match self.apply_io_path(t, state.input_path.as_ref(), &raw) {
-                    Ok(v) => v.into_owned(),
+                    Ok(v) => share(&raw, v),
                     Err(f) => return Outcome::Fail(f),
                 };
                 let assigned = match self.eval_assign(t, state.assign.as_ref(), &effective, entropy)
@@ -1168,7 +1157,7 @@ impl Execution {
                     EventType::TaskSucceeded,
                     EventDetails {
                         resource: Some(task.resource.clone()),
-                        output: self.options.record_history.then(|| result.clone()),
+                        output: self.options.record_history.then(|| Arc::new(result.clone())),
                         ..Default::default()
                     },
                 );
@@ -1237,10 +1226,10 @@ impl Execution {
                 }
             }
             (StateKind::Parallel(_) | StateKind::Map(_), Resume::Children(Err(f))) => {
-                if let StateKind::Map(map) = &state.kind {
-                    if map.mode == ProcessorMode::Distributed {
-                        self.thread_event(t, EventType::MapRunFailed, failure_details(&f));
-                    }
+                if let StateKind::Map(map) = &state.kind
+                    && map.mode == ProcessorMode::Distributed
+                {
+                    self.thread_event(t, EventType::MapRunFailed, failure_details(&f));
                 }
                 self.handle_failure(t, state_id, f, entropy)
             }
@@ -1254,10 +1243,10 @@ impl Execution {
         t: ThreadId,
         state_id: StateId,
         handling: &ResultHandling,
-        raw: Value,
+        raw: Arc<Value>,
         result: Value,
         entropy: &mut dyn Entropy,
-    ) -> Result<(Value, Option<JsonMap<String, Value>>), Failure> {
+    ) -> Result<(Arc<Value>, Option<JsonMap<String, Value>>), Failure> {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let selected = match &handling.result_selector {
@@ -1266,7 +1255,7 @@ impl Execution {
         };
         self.check_size(t, &selected)?;
         let assigned = self.eval_assign(t, state.assign.as_ref(), &selected, entropy)?;
-        let merged = self.apply_result_path(t, handling.result_path.as_ref(), raw, selected)?;
+        let merged = apply_result_path(handling.result_path.as_ref(), raw, selected)?;
         Ok((merged, assigned))
     }
 
@@ -1275,22 +1264,30 @@ impl Execution {
         t: ThreadId,
         state_id: StateId,
         pass: &crate::definition::Pass,
-        raw: Value,
-        effective: Value,
+        raw: Arc<Value>,
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
-        let result = if let Some(params) = &pass.parameters {
-            self.eval_template(t, params, &effective, None, entropy)?
-        } else if let Some(r) = &pass.result {
-            r.clone()
-        } else {
-            effective
+        let result = {
+            let effective = self.apply_io_path(t, state.input_path.as_ref(), &raw)?;
+            if let Some(params) = &pass.parameters {
+                self.eval_template(t, params, &effective, None, entropy)?
+            } else if let Some(r) = &pass.result {
+                r.clone()
+            } else if pass.result_path.as_ref().is_some_and(is_root) {
+                // The output is the effective input itself: share, don't copy.
+                let output = share(&raw, effective);
+                self.check_size(t, &output)?;
+                let assigned = self.eval_assign(t, state.assign.as_ref(), &output, entropy)?;
+                return Ok(self.complete(t, state_id, output, assigned, Some(pass.transition)));
+            } else {
+                effective.into_owned()
+            }
         };
         self.check_size(t, &result)?;
         let assigned = self.eval_assign(t, state.assign.as_ref(), &result, entropy)?;
-        let merged = self.apply_result_path(t, pass.result_path.as_ref(), raw, result)?;
+        let merged = apply_result_path(pass.result_path.as_ref(), raw, result)?;
         Ok(self.complete(t, state_id, merged, assigned, Some(pass.transition)))
     }
 
@@ -1339,7 +1336,7 @@ impl Execution {
         t: ThreadId,
         state_id: StateId,
         choice: &crate::definition::Choice,
-        effective: Value,
+        effective: Arc<Value>,
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
         let def = Arc::clone(&self.def);
@@ -1567,7 +1564,7 @@ impl Execution {
             EventType::TaskScheduled,
             EventDetails {
                 resource: Some(task.resource.clone()),
-                parameters: self.options.record_history.then(|| parameters.clone()),
+                parameters: self.options.record_history.then(|| Arc::new(parameters.clone())),
                 ..Default::default()
             },
         );
@@ -1837,14 +1834,14 @@ impl Execution {
                     self.thread_event(t, ev, failure_details(&f));
                 }
                 let error_output = f.to_error_output();
-                let raw = self.thread(t).input.clone();
+                let raw = Arc::clone(&self.thread(t).input);
                 let assigned = match self.eval_assign(t, c.assign.as_ref(), &error_output, entropy)
                 {
                     Ok(a) => a,
                     Err(f) => return Outcome::Fail(f),
                 };
                 let merged =
-                    match self.apply_result_path(t, c.result_path.as_ref(), raw, error_output) {
+                    match apply_result_path(c.result_path.as_ref(), raw, error_output) {
                         Ok(v) => v,
                         Err(f) => return Outcome::Fail(f),
                     };
@@ -1860,7 +1857,7 @@ impl Execution {
                         exited,
                         EventDetails {
                             name: Some(state.name.clone()),
-                            output: self.options.record_history.then(|| merged.clone()),
+                            output: self.options.record_history.then(|| Arc::clone(&merged)),
                             ..Default::default()
                         },
                     );
@@ -1873,6 +1870,44 @@ impl Execution {
         }
         Outcome::Fail(f)
     }
+}
+
+/// Applies `ResultPath`: `None` (null) keeps the input and drops the result;
+/// `$` replaces it; anything else writes the result into (a copy of, when
+/// shared) the raw input.
+fn apply_result_path(
+    path: Option<&Path>,
+    raw_input: Arc<Value>,
+    result: Value,
+) -> Result<Arc<Value>, Failure> {
+    let Some(path) = path else {
+        return Ok(raw_input);
+    };
+    if is_root(path) {
+        return Ok(Arc::new(result));
+    }
+    let mut target = unshare(raw_input);
+    match set_at_reference_path(&mut target, path, result) {
+        Ok(()) => Ok(Arc::new(target)),
+        // AWS reports a ResultPath that cannot be applied as
+        // States.ReferencePathConflict, with the bare cause.
+        Err(e) => Err(Failure::new(failure::STATES_REFERENCE_PATH_CONFLICT, e.0)),
+    }
+}
+
+/// The effective input as an `Arc`: the raw input itself when `InputPath`
+/// selected the root (no copy), else the selected value.
+fn share(raw: &Arc<Value>, effective: Cow<'_, Value>) -> Arc<Value> {
+    match effective {
+        Cow::Borrowed(_) => Arc::clone(raw),
+        Cow::Owned(v) => Arc::new(v),
+    }
+}
+
+/// Takes the value out of an `Arc`, copying only when it is shared (e.g. by
+/// the history).
+fn unshare(value: Arc<Value>) -> Value {
+    Arc::try_unwrap(value).unwrap_or_else(|shared| Value::clone(&shared))
 }
 
 fn is_root(path: &Path) -> bool {

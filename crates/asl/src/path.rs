@@ -329,20 +329,23 @@ impl fmt::Display for Path {
 ///
 /// The message is AWS's cause as reported from real executions (error
 /// `States.ReferencePathConflict`, which the caller chooses):
-/// `Unable to apply ReferencePath $.someTaskResult to input "input1"`, the
-/// input printed as compact JSON.
+/// `Unable to apply step "aggregatedResult" to input [1,2]`: the path step
+/// that cannot be applied and the whole input as compact JSON.
 pub fn set_at_reference_path(
     target: &mut Value,
     path: &Path,
     value: Value,
 ) -> Result<(), SetPathError> {
-    let applicable =
-        path.root == PathRoot::Input && path.steps.reference && can_set(target, &path.steps.segs);
-    if !applicable {
+    if path.root != PathRoot::Input || !path.steps.reference {
         return Err(SetPathError(format!(
             "Unable to apply ReferencePath {} to input {}",
             path.text(),
             target
+        )));
+    }
+    if let Err(step) = can_set(target, &path.steps.segs) {
+        return Err(SetPathError(format!(
+            "Unable to apply step \"{step}\" to input {target}"
         )));
     }
     let Some(slot) = slot_for(target, &path.steps.segs) else {
@@ -377,7 +380,8 @@ fn slot_for<'t>(target: &'t mut Value, segs: &[Segment]) -> Option<&'t mut Value
 
 /// Read-only dry run of [`set_at_reference_path`], so a failure never leaves
 /// half-created intermediate objects behind.
-fn can_set(target: &Value, segs: &[Segment]) -> bool {
+/// Returns the step that cannot be applied, as AWS names it in the cause.
+fn can_set(target: &Value, segs: &[Segment]) -> Result<(), String> {
     let mut cur = Some(target);
     for seg in segs {
         match (seg, cur) {
@@ -387,13 +391,16 @@ fn can_set(target: &Value, segs: &[Segment]) -> bool {
             (Segment::Index(index), Some(Value::Array(items))) => {
                 match effective_index(*index, items.len()).and_then(|i| items.get(i)) {
                     Some(item) => cur = Some(item),
-                    None => return false,
+                    None => return Err(index.to_string()),
                 }
             }
-            _ => return false,
+            (Segment::Name(name, _), _) => return Err(name.clone()),
+            (Segment::Index(index), _) => return Err(index.to_string()),
+            // Not in reference paths, which the caller checked.
+            _ => return Err(String::new()),
         }
     }
-    true
+    Ok(())
 }
 
 /// Jayway's index arithmetic: negative counts from the end.
@@ -2822,29 +2829,30 @@ mod tests {
     #[test]
     fn set_reference_path_failures_leave_target_untouched() {
         let original = json!({"s": "str", "n": null, "arr": [1], "o": {}});
-        for p in [
-            "$.s.x",
-            "$.n.x",
-            "$.arr.x",
-            "$.arr[1]",
-            "$.arr[-2]",
-            "$.o[0]",
-            "$.o.new[0]",
-            "$.o.a.b[0]",
+        for (p, step) in [
+            ("$.s.x", "x"),
+            ("$.n.x", "x"),
+            ("$.arr.x", "x"),
+            ("$.arr[1]", "1"),
+            ("$.arr[-2]", "-2"),
+            ("$.o[0]", "0"),
+            ("$.o.new[0]", "0"),
+            ("$.o.a.b[0]", "0"),
         ] {
             let mut doc = original.clone();
             let err = set_at_reference_path(&mut doc, &parse(p), json!(1));
-            let want = format!("Unable to apply ReferencePath {p} to input {original}");
+            let want = format!("Unable to apply step \"{step}\" to input {original}");
             assert_eq!(err, Err(SetPathError(want)), "{p}");
             assert_eq!(doc, original, "{p} must not modify the target");
         }
-        // Qiita report of AWS's cause for a string input.
-        let mut doc = json!("input1");
-        let err = set_at_reference_path(&mut doc, &parse("$.someTaskResult"), json!({}));
+        // The cause AWS reports (States.ReferencePathConflict) for a ResultPath
+        // on an array input, as quoted from real executions.
+        let mut doc = json!([1, 2]);
+        let err = set_at_reference_path(&mut doc, &parse("$.aggregatedResult"), json!({}));
         assert_eq!(
             err,
             Err(SetPathError(
-                r#"Unable to apply ReferencePath $.someTaskResult to input "input1""#.into()
+                r#"Unable to apply step "aggregatedResult" to input [1,2]"#.into()
             ))
         );
         // Not reference paths, or not on the input.

@@ -167,6 +167,10 @@ impl Status {
 
 type ThreadId = usize;
 
+/// Variable values an `Assign` block produced, applied once the state's
+/// output is known.
+type Assigned = JsonMap<String, Value>;
+
 #[derive(Debug, Clone)]
 struct VarFrame {
     own: HashMap<String, Value>,
@@ -273,8 +277,9 @@ struct Thread {
     /// Attempts used per retrier of the current state.
     retry_attempts: Vec<u64>,
     retry_count: u64,
-    /// Set when the current state is being retried (no new `Entered` event).
-    retrying: bool,
+    /// Whether the current state's `Entered` event is recorded (also true
+    /// while it is retried: retries record no new `Entered`).
+    entered: bool,
     /// Whether this thread's events stay out of the history (Distributed Map
     /// iterations run as child executions with their own history).
     quiet: bool,
@@ -537,7 +542,7 @@ impl Execution {
             entered_time: self.now,
             retry_attempts: Vec::new(),
             retry_count: 0,
-            retrying: false,
+            entered: false,
             quiet: false,
             waiting: Waiting::Nothing,
             resume: None,
@@ -620,7 +625,20 @@ impl Execution {
             let state_id = self.thread(t).state;
             let outcome = match self.thread_mut(t).resume.take() {
                 Some(resume) => self.resume_state(t, state_id, resume, entropy),
-                None => self.enter_state(t, state_id, entropy),
+                None => {
+                    if !self.thread(t).entered {
+                        self.record_entered(t, state_id);
+                        // Let other branches and iterations enter their
+                        // states too before this one runs: concurrent
+                        // threads interleave as they do on AWS (all branches
+                        // entered, then exited).
+                        if !self.ready.is_empty() {
+                            self.ready.push_back(t);
+                            return;
+                        }
+                    }
+                    self.enter_state(t, state_id, entropy)
+                }
             };
             match outcome {
                 Outcome::Blocked => return,
@@ -630,7 +648,7 @@ impl Execution {
                     th.input = output;
                     th.retry_attempts.clear();
                     th.retry_count = 0;
-                    th.retrying = false;
+                    th.entered = false;
                 }
                 Outcome::End(output) => {
                     self.end_thread(t, Ok(unshare(output)));
@@ -978,7 +996,6 @@ impl Execution {
         })
     }
 
-
     fn check_size(&self, t: ThreadId, value: &Value) -> Result<(), Failure> {
         if json_size(value, self.options.max_payload_bytes) > self.options.max_payload_bytes {
             let name = &self.def.states[self.thread(t).state].name;
@@ -1050,6 +1067,25 @@ impl Execution {
         }
     }
 
+    fn record_entered(&mut self, t: ThreadId, state_id: StateId) {
+        let def = Arc::clone(&self.def);
+        let state = &def.states[state_id];
+        let details = EventDetails {
+            name: Some(state.name.clone()),
+            input: self
+                .options
+                .record_history
+                .then(|| Arc::clone(&self.thread(t).input)),
+            ..Default::default()
+        };
+        let id = self.thread_event(t, EventType::state_entered(state.kind.type_name()), details);
+        let now = self.now;
+        let th = self.thread_mut(t);
+        th.entered = true;
+        th.entered_event = id;
+        th.entered_time = now;
+    }
+
     fn enter_state(
         &mut self,
         t: ThreadId,
@@ -1058,22 +1094,6 @@ impl Execution {
     ) -> Outcome {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
-        if !self.thread(t).retrying {
-            let details = EventDetails {
-                name: Some(state.name.clone()),
-                input: self
-                    .options
-                    .record_history
-                    .then(|| self.thread(t).input.clone()),
-                ..Default::default()
-            };
-            let id =
-                self.thread_event(t, EventType::state_entered(state.kind.type_name()), details);
-            let now = self.now;
-            let th = self.thread_mut(t);
-            th.entered_event = id;
-            th.entered_time = now;
-        }
         // States that are never retried or resumed do not need their raw
         // input kept on the thread.
         let raw = match &state.kind {
@@ -1119,6 +1139,10 @@ impl Execution {
         };
         match result {
             Ok(outcome) => outcome,
+            // A state that fails its own setup with a terminal error
+            // (States.Runtime: bad path or value) records no
+            // Map/ParallelStateFailed, as AWS does.
+            Err(f) if f.is_terminal() => Outcome::Fail(f),
             Err(f) => self.handle_failure(t, state_id, f, entropy),
         }
     }
@@ -1148,7 +1172,6 @@ impl Execution {
             }
             (_, Resume::TimerFired) => {
                 // A retry interval elapsed: run the state again.
-                self.thread_mut(t).retrying = true;
                 self.enter_state(t, state_id, entropy)
             }
             (StateKind::Task(task), Resume::TaskSucceeded(result)) => {
@@ -1157,7 +1180,10 @@ impl Execution {
                     EventType::TaskSucceeded,
                     EventDetails {
                         resource: Some(task.resource.clone()),
-                        output: self.options.record_history.then(|| Arc::new(result.clone())),
+                        output: self
+                            .options
+                            .record_history
+                            .then(|| Arc::new(result.clone())),
                         ..Default::default()
                     },
                 );
@@ -1187,11 +1213,8 @@ impl Execution {
                 self.handle_failure(t, state_id, f, entropy)
             }
             (StateKind::Parallel(par), Resume::Children(Ok(results))) => {
-                self.thread_event(
-                    t,
-                    EventType::ParallelStateSucceeded,
-                    EventDetails::default(),
-                );
+                // AWS records no ParallelStateSucceeded (none in any
+                // recorded history), unlike MapStateSucceeded.
                 match self.finish_with_result(
                     t,
                     state_id,
@@ -1246,7 +1269,7 @@ impl Execution {
         raw: Arc<Value>,
         result: Value,
         entropy: &mut dyn Entropy,
-    ) -> Result<(Arc<Value>, Option<JsonMap<String, Value>>), Failure> {
+    ) -> Result<(Arc<Value>, Option<Assigned>), Failure> {
         let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let selected = match &handling.result_selector {
@@ -1564,7 +1587,10 @@ impl Execution {
             EventType::TaskScheduled,
             EventDetails {
                 resource: Some(task.resource.clone()),
-                parameters: self.options.record_history.then(|| Arc::new(parameters.clone())),
+                parameters: self
+                    .options
+                    .record_history
+                    .then(|| Arc::new(parameters.clone())),
                 ..Default::default()
             },
         );
@@ -1651,14 +1677,8 @@ impl Execution {
             }
         };
         let n = items.len();
-        self.thread_event(
-            t,
-            EventType::MapStateStarted,
-            EventDetails {
-                index: Some(n),
-                ..Default::default()
-            },
-        );
+        // AWS resolves MaxConcurrency before MapStateStarted and the
+        // tolerated-failure fields after it (as recorded).
         let limit = match &map.max_concurrency {
             Some(m) => {
                 let v = self.resolve_number(t, m, effective, "MaxConcurrency", "integer")?;
@@ -1669,6 +1689,14 @@ impl Execution {
             }
             None => 0,
         };
+        self.thread_event(
+            t,
+            EventType::MapStateStarted,
+            EventDetails {
+                index: Some(n),
+                ..Default::default()
+            },
+        );
         let tolerated_count = match &map.tolerated_failure_count {
             Some(c) => {
                 let v = self.resolve_number(t, c, effective, "ToleratedFailureCount", "integer")?;
@@ -1840,11 +1868,10 @@ impl Execution {
                     Ok(a) => a,
                     Err(f) => return Outcome::Fail(f),
                 };
-                let merged =
-                    match apply_result_path(c.result_path.as_ref(), raw, error_output) {
-                        Ok(v) => v,
-                        Err(f) => return Outcome::Fail(f),
-                    };
+                let merged = match apply_result_path(c.result_path.as_ref(), raw, error_output) {
+                    Ok(v) => v,
+                    Err(f) => return Outcome::Fail(f),
+                };
                 if let Err(f) = self.check_size(t, &merged) {
                     return Outcome::Fail(f);
                 }

@@ -1,0 +1,10 @@
+//! Any bytes given as a definition: parsing and validation must not panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = asl::parse::parse_definition(text);
+    }
+});

@@ -41,18 +41,20 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
 const MAX_WAIT_SECONDS: i64 = 99_999_999;
 
 /// Who is running and where: the facts the context object (`$$`) exposes.
+/// Shared strings, so that many executions of one state machine (and a
+/// retried start) copy no text.
 #[derive(Debug, Clone)]
 pub struct ExecutionInfo {
     /// `$$.Execution.Id`: the execution ARN.
-    pub execution_arn: String,
+    pub execution_arn: Arc<str>,
     /// `$$.Execution.Name`.
-    pub name: String,
+    pub name: Arc<str>,
     /// `$$.StateMachine.Id`.
-    pub state_machine_arn: String,
+    pub state_machine_arn: Arc<str>,
     /// `$$.StateMachine.Name`.
-    pub state_machine_name: String,
+    pub state_machine_name: Arc<str>,
     /// `$$.Execution.RoleArn`.
-    pub role_arn: String,
+    pub role_arn: Arc<str>,
     /// `$$.Execution.StartTime`.
     pub start_time: EpochMillis,
     /// `$$.Execution.RedriveCount`; `None` for Express executions, whose
@@ -67,13 +69,15 @@ impl ExecutionInfo {
         Self {
             execution_arn: format!(
                 "arn:aws:states:local:000000000000:execution:{state_machine_name}:{name}"
-            ),
-            name: name.to_owned(),
+            )
+            .into(),
+            name: name.into(),
             state_machine_arn: format!(
                 "arn:aws:states:local:000000000000:stateMachine:{state_machine_name}"
-            ),
-            state_machine_name: state_machine_name.to_owned(),
-            role_arn: "arn:aws:iam::000000000000:role/stepgate".to_owned(),
+            )
+            .into(),
+            state_machine_name: state_machine_name.into(),
+            role_arn: "arn:aws:iam::000000000000:role/stepgate".into(),
             start_time,
             redrive_count: Some(0),
         }
@@ -142,8 +146,8 @@ pub enum Effect {
 pub enum Status {
     /// Not finished.
     Running,
-    /// Finished with this output.
-    Succeeded(Value),
+    /// Finished with this output (shared with the history's last event).
+    Succeeded(Arc<Value>),
     /// Failed.
     Failed(Failure),
     /// Ran past the definition's `TimeoutSeconds`.
@@ -331,12 +335,13 @@ pub struct Execution {
 impl Execution {
     /// Prepares an execution; nothing runs until [`Execution::start`].
     pub fn new(def: Arc<Definition>, info: ExecutionInfo, options: Options) -> Self {
+        let null = Arc::new(Value::Null);
         Self {
             def,
             info,
             options,
-            input: Arc::new(Value::Null),
-            null: Arc::new(Value::Null),
+            input: Arc::clone(&null),
+            null,
             threads: Vec::new(),
             free: Vec::new(),
             ready: VecDeque::new(),
@@ -589,7 +594,7 @@ impl Execution {
             Status::Succeeded(out) => (
                 EventType::ExecutionSucceeded,
                 EventDetails {
-                    output: self.options.record_history.then(|| Arc::new(out.clone())),
+                    output: self.options.record_history.then(|| Arc::clone(out)),
                     ..Default::default()
                 },
             ),
@@ -609,25 +614,25 @@ impl Execution {
     }
 
     fn run(&mut self, entropy: &mut dyn Entropy) {
+        let def = Arc::clone(&self.def);
         while let Some(t) = self.ready.pop_front() {
             if self.status != Status::Running {
                 return;
             }
             if self.threads.get(t).is_some_and(Option::is_some) {
-                self.run_thread(t, entropy);
+                self.run_thread(&def, t, entropy);
             }
         }
     }
 
-    fn run_thread(&mut self, t: ThreadId, entropy: &mut dyn Entropy) {
-        let def = Arc::clone(&self.def);
+    fn run_thread(&mut self, def: &Definition, t: ThreadId, entropy: &mut dyn Entropy) {
         loop {
             let state_id = self.thread(t).state;
             let outcome = match self.thread_mut(t).resume.take() {
-                Some(resume) => self.resume_state(t, state_id, resume, entropy),
+                Some(resume) => self.resume_state(def, t, state_id, resume, entropy),
                 None => {
                     if !self.thread(t).entered {
-                        self.record_entered(t, state_id);
+                        self.record_entered(def, t, state_id);
                         // Let other branches and iterations enter their
                         // states too before this one runs: concurrent
                         // threads interleave as they do on AWS (all branches
@@ -637,7 +642,7 @@ impl Execution {
                             return;
                         }
                     }
-                    self.enter_state(t, state_id, entropy)
+                    self.enter_state(def, t, state_id, entropy)
                 }
             };
             match outcome {
@@ -651,7 +656,7 @@ impl Execution {
                     th.entered = false;
                 }
                 Outcome::End(output) => {
-                    self.end_thread(t, Ok(unshare(output)));
+                    self.end_thread(t, Ok(output));
                     return;
                 }
                 Outcome::Fail(f) => {
@@ -659,12 +664,11 @@ impl Execution {
                     return;
                 }
             }
-            let _ = &def;
         }
     }
 
     /// A thread's scope finished: report to its parent or end the execution.
-    fn end_thread(&mut self, t: ThreadId, result: Result<Value, Failure>) {
+    fn end_thread(&mut self, t: ThreadId, result: Result<Arc<Value>, Failure>) {
         let parent = self.thread(t).parent;
         let last = self.thread(t).last_event;
         match parent {
@@ -678,7 +682,7 @@ impl Execution {
             Some(p) => {
                 self.threads[t] = None;
                 self.free.push(t);
-                self.child_finished(p, last, result);
+                self.child_finished(p, last, result.map(unshare));
             }
         }
     }
@@ -864,14 +868,20 @@ impl Execution {
         }
         let mut ctx = JsonMap::new();
         let mut exec = JsonMap::new();
-        exec.insert("Id".into(), Value::String(self.info.execution_arn.clone()));
+        exec.insert(
+            "Id".into(),
+            Value::String(self.info.execution_arn.to_string()),
+        );
         exec.insert("Input".into(), Value::clone(&self.input));
         exec.insert(
             "StartTime".into(),
             Value::String(format_timestamp(self.info.start_time)),
         );
-        exec.insert("Name".into(), Value::String(self.info.name.clone()));
-        exec.insert("RoleArn".into(), Value::String(self.info.role_arn.clone()));
+        exec.insert("Name".into(), Value::String(self.info.name.to_string()));
+        exec.insert(
+            "RoleArn".into(),
+            Value::String(self.info.role_arn.to_string()),
+        );
         if let Some(n) = self.info.redrive_count {
             exec.insert("RedriveCount".into(), Value::from(n));
         }
@@ -879,11 +889,11 @@ impl Execution {
         let mut sm = JsonMap::new();
         sm.insert(
             "Id".into(),
-            Value::String(self.info.state_machine_arn.clone()),
+            Value::String(self.info.state_machine_arn.to_string()),
         );
         sm.insert(
             "Name".into(),
-            Value::String(self.info.state_machine_name.clone()),
+            Value::String(self.info.state_machine_name.to_string()),
         );
         ctx.insert("StateMachine".into(), Value::Object(sm));
         ctx.insert("State".into(), Value::Object(state_obj));
@@ -1032,13 +1042,13 @@ impl Execution {
     #[allow(clippy::too_many_arguments)]
     fn complete(
         &mut self,
+        def: &Definition,
         t: ThreadId,
         state_id: StateId,
         merged: Arc<Value>,
         assigned: Option<JsonMap<String, Value>>,
         transition: Option<Transition>,
     ) -> Outcome {
-        let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let output = match &state.output_path {
             Some(p) if is_root(p) => merged,
@@ -1067,8 +1077,7 @@ impl Execution {
         }
     }
 
-    fn record_entered(&mut self, t: ThreadId, state_id: StateId) {
-        let def = Arc::clone(&self.def);
+    fn record_entered(&mut self, def: &Definition, t: ThreadId, state_id: StateId) {
         let state = &def.states[state_id];
         let details = EventDetails {
             name: Some(state.name.clone()),
@@ -1088,11 +1097,11 @@ impl Execution {
 
     fn enter_state(
         &mut self,
+        def: &Definition,
         t: ThreadId,
         state_id: StateId,
         entropy: &mut dyn Entropy,
     ) -> Outcome {
-        let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         // States that are never retried or resumed do not need their raw
         // input kept on the thread.
@@ -1106,7 +1115,7 @@ impl Execution {
         // Pass owns its raw input (it may move it into its output); the
         // others read an effective input borrowed from it.
         if let StateKind::Pass(pass) = &state.kind {
-            return match self.run_pass(t, state_id, pass, raw, entropy) {
+            return match self.run_pass(def, t, state_id, pass, raw, entropy) {
                 Ok(outcome) => outcome,
                 Err(f) => Outcome::Fail(f),
             };
@@ -1122,15 +1131,17 @@ impl Execution {
             Err(f) => return Outcome::Fail(f),
         };
         let result = match &state.kind {
-            StateKind::Pass(pass) => self.run_pass(t, state_id, pass, Arc::clone(&raw), entropy),
+            StateKind::Pass(pass) => {
+                self.run_pass(def, t, state_id, pass, Arc::clone(&raw), entropy)
+            }
             StateKind::Fail(fail) => self.run_fail(t, fail, &raw, entropy),
             StateKind::Succeed => {
                 let effective = share(&raw, effective);
-                Ok(self.complete(t, state_id, effective, None, None))
+                Ok(self.complete(def, t, state_id, effective, None, None))
             }
             StateKind::Choice(choice) => {
                 let effective = share(&raw, effective);
-                self.run_choice(t, state_id, choice, effective, entropy)
+                self.run_choice(def, t, state_id, choice, effective, entropy)
             }
             StateKind::Wait(wait) => self.run_wait(t, wait, &effective),
             StateKind::Task(task) => self.start_task(t, state, task, &effective, entropy),
@@ -1143,18 +1154,18 @@ impl Execution {
             // (States.Runtime: bad path or value) records no
             // Map/ParallelStateFailed, as AWS does.
             Err(f) if f.is_terminal() => Outcome::Fail(f),
-            Err(f) => self.handle_failure(t, state_id, f, entropy),
+            Err(f) => self.handle_failure(def, t, state_id, f, entropy),
         }
     }
 
     fn resume_state(
         &mut self,
+        def: &Definition,
         t: ThreadId,
         state_id: StateId,
         resume: Resume,
         entropy: &mut dyn Entropy,
     ) -> Outcome {
-        let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let raw = Arc::clone(&self.thread(t).input);
         match (&state.kind, resume) {
@@ -1168,11 +1179,11 @@ impl Execution {
                     Ok(a) => a,
                     Err(f) => return Outcome::Fail(f),
                 };
-                self.complete(t, state_id, effective, assigned, Some(wait.transition))
+                self.complete(def, t, state_id, effective, assigned, Some(wait.transition))
             }
             (_, Resume::TimerFired) => {
                 // A retry interval elapsed: run the state again.
-                self.enter_state(t, state_id, entropy)
+                self.enter_state(def, t, state_id, entropy)
             }
             (StateKind::Task(task), Resume::TaskSucceeded(result)) => {
                 self.thread_event(
@@ -1189,16 +1200,16 @@ impl Execution {
                 );
                 match self.finish_with_result(
                     t,
-                    state_id,
                     &task.result_handling,
+                    state.assign.as_ref(),
                     raw,
                     result,
                     entropy,
                 ) {
                     Ok((merged, assigned)) => {
-                        self.complete(t, state_id, merged, assigned, Some(task.transition))
+                        self.complete(def, t, state_id, merged, assigned, Some(task.transition))
                     }
-                    Err(f) => self.handle_failure(t, state_id, f, entropy),
+                    Err(f) => self.handle_failure(def, t, state_id, f, entropy),
                 }
             }
             (StateKind::Task(task), Resume::TaskFailed(f)) => {
@@ -1210,23 +1221,23 @@ impl Execution {
                 let mut details = failure_details(&f);
                 details.resource = Some(task.resource.clone());
                 self.thread_event(t, event_type, details);
-                self.handle_failure(t, state_id, f, entropy)
+                self.handle_failure(def, t, state_id, f, entropy)
             }
             (StateKind::Parallel(par), Resume::Children(Ok(results))) => {
                 // AWS records no ParallelStateSucceeded (none in any
                 // recorded history), unlike MapStateSucceeded.
                 match self.finish_with_result(
                     t,
-                    state_id,
                     &par.result_handling,
+                    state.assign.as_ref(),
                     raw,
                     Value::Array(results),
                     entropy,
                 ) {
                     Ok((merged, assigned)) => {
-                        self.complete(t, state_id, merged, assigned, Some(par.transition))
+                        self.complete(def, t, state_id, merged, assigned, Some(par.transition))
                     }
-                    Err(f) => self.handle_failure(t, state_id, f, entropy),
+                    Err(f) => self.handle_failure(def, t, state_id, f, entropy),
                 }
             }
             (StateKind::Map(map), Resume::Children(Ok(results))) => {
@@ -1236,16 +1247,16 @@ impl Execution {
                 self.thread_event(t, EventType::MapStateSucceeded, EventDetails::default());
                 match self.finish_with_result(
                     t,
-                    state_id,
                     &map.result_handling,
+                    state.assign.as_ref(),
                     raw,
                     Value::Array(results),
                     entropy,
                 ) {
                     Ok((merged, assigned)) => {
-                        self.complete(t, state_id, merged, assigned, Some(map.transition))
+                        self.complete(def, t, state_id, merged, assigned, Some(map.transition))
                     }
-                    Err(f) => self.handle_failure(t, state_id, f, entropy),
+                    Err(f) => self.handle_failure(def, t, state_id, f, entropy),
                 }
             }
             (StateKind::Parallel(_) | StateKind::Map(_), Resume::Children(Err(f))) => {
@@ -1254,7 +1265,7 @@ impl Execution {
                 {
                     self.thread_event(t, EventType::MapRunFailed, failure_details(&f));
                 }
-                self.handle_failure(t, state_id, f, entropy)
+                self.handle_failure(def, t, state_id, f, entropy)
             }
             _ => Outcome::Fail(self.runtime(t, "Internal error: unexpected resumption.")),
         }
@@ -1264,33 +1275,31 @@ impl Execution {
     fn finish_with_result(
         &mut self,
         t: ThreadId,
-        state_id: StateId,
         handling: &ResultHandling,
+        assign: Option<&Template>,
         raw: Arc<Value>,
         result: Value,
         entropy: &mut dyn Entropy,
     ) -> Result<(Arc<Value>, Option<Assigned>), Failure> {
-        let def = Arc::clone(&self.def);
-        let state = &def.states[state_id];
         let selected = match &handling.result_selector {
             Some(sel) => self.eval_template(t, sel, &result, None, entropy)?,
             None => result,
         };
         self.check_size(t, &selected)?;
-        let assigned = self.eval_assign(t, state.assign.as_ref(), &selected, entropy)?;
+        let assigned = self.eval_assign(t, assign, &selected, entropy)?;
         let merged = apply_result_path(handling.result_path.as_ref(), raw, selected)?;
         Ok((merged, assigned))
     }
 
     fn run_pass(
         &mut self,
+        def: &Definition,
         t: ThreadId,
         state_id: StateId,
         pass: &crate::definition::Pass,
         raw: Arc<Value>,
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
-        let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let result = {
             let effective = self.apply_io_path(t, state.input_path.as_ref(), &raw)?;
@@ -1303,7 +1312,14 @@ impl Execution {
                 let output = share(&raw, effective);
                 self.check_size(t, &output)?;
                 let assigned = self.eval_assign(t, state.assign.as_ref(), &output, entropy)?;
-                return Ok(self.complete(t, state_id, output, assigned, Some(pass.transition)));
+                return Ok(self.complete(
+                    def,
+                    t,
+                    state_id,
+                    output,
+                    assigned,
+                    Some(pass.transition),
+                ));
             } else {
                 effective.into_owned()
             }
@@ -1311,7 +1327,7 @@ impl Execution {
         self.check_size(t, &result)?;
         let assigned = self.eval_assign(t, state.assign.as_ref(), &result, entropy)?;
         let merged = apply_result_path(pass.result_path.as_ref(), raw, result)?;
-        Ok(self.complete(t, state_id, merged, assigned, Some(pass.transition)))
+        Ok(self.complete(def, t, state_id, merged, assigned, Some(pass.transition)))
     }
 
     fn run_fail(
@@ -1356,13 +1372,13 @@ impl Execution {
 
     fn run_choice(
         &mut self,
+        def: &Definition,
         t: ThreadId,
         state_id: StateId,
         choice: &crate::definition::Choice,
         effective: Arc<Value>,
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
-        let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let mut target = None;
         {
@@ -1410,6 +1426,7 @@ impl Execution {
             assigned.get_or_insert_with(JsonMap::new).extend(extra);
         }
         Ok(self.complete(
+            def,
             t,
             state_id,
             effective,
@@ -1815,12 +1832,12 @@ impl Execution {
     /// Retry, then Catch, then fail the scope.
     fn handle_failure(
         &mut self,
+        def: &Definition,
         t: ThreadId,
         state_id: StateId,
         f: Failure,
         entropy: &mut dyn Entropy,
     ) -> Outcome {
-        let def = Arc::clone(&self.def);
         let state = &def.states[state_id];
         let (retry, catch): (&[Retrier], &[Catcher]) = match &state.kind {
             StateKind::Task(x) => (&x.retry, &x.catch),
@@ -1982,6 +1999,21 @@ fn retry_delay_ms(r: &Retrier, attempt: u64, entropy: &mut dyn Entropy) -> i64 {
     (secs * 1000.0).clamp(0.0, 1e15) as i64
 }
 
+/// Digits (and sign) of a number as serde_json prints it, without
+/// allocating for integers.
+fn number_len(n: &serde_json::Number) -> usize {
+    if let Some(u) = n.as_u64() {
+        u.checked_ilog10().map_or(1, |d| d as usize + 1)
+    } else if let Some(i) = n.as_i64() {
+        1 + i
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1)
+    } else {
+        n.to_string().len()
+    }
+}
+
 /// The size in bytes of `value` serialized as compact JSON, counting stops
 /// once past `limit` (so huge values are not walked entirely).
 pub fn json_size(value: &Value, limit: usize) -> usize {
@@ -1998,7 +2030,7 @@ pub fn json_size(value: &Value, limit: usize) -> usize {
         match v {
             Value::Null => *acc += 4,
             Value::Bool(b) => *acc += if *b { 4 } else { 5 },
-            Value::Number(n) => *acc += n.to_string().len(),
+            Value::Number(n) => *acc += number_len(n),
             Value::String(s) => *acc += string_len(s),
             Value::Array(a) => {
                 *acc += 2 + a.len().saturating_sub(1);

@@ -88,7 +88,11 @@ pub fn run_to_completion(
     let mut seq = 0u64;
     let mut pending = exec.start(input, clock.now(), entropy);
     loop {
-        history.append(&mut exec.take_history());
+        if history.is_empty() {
+            history = exec.take_history();
+        } else {
+            history.append(&mut exec.take_history());
+        }
         if *exec.status() != Status::Running {
             break;
         }

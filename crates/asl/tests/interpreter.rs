@@ -69,7 +69,7 @@ fn run(d: Value, input: Value) -> Status {
 
 fn ok(s: Status) -> Value {
     match s {
-        Status::Succeeded(v) => v,
+        Status::Succeeded(v) => Value::clone(&v),
         other => panic!("expected success, got {other:?}"),
     }
 }

@@ -118,7 +118,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         info.redrive_count = None;
         let id = asl::entropy::Entropy::uuid_v4(&mut entropy);
         info.execution_arn =
-            format!("arn:aws:states:local:000000000000:express:{state_machine_name}:{name}:{id}");
+            format!("arn:aws:states:local:000000000000:express:{state_machine_name}:{name}:{id}")
+                .into();
     }
     let mut virtual_clock = VirtualClock(start);
     let mut system_clock = SystemClock;
@@ -146,7 +147,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     );
     match &result.status {
         Status::Succeeded(output) => {
-            out.insert("output".into(), output.clone());
+            out.insert("output".into(), Value::clone(output));
         }
         Status::Failed(f) | Status::TimedOut(f) | Status::Aborted(f) => {
             out.insert(

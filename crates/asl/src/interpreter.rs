@@ -115,9 +115,13 @@ pub struct TaskRequest {
     pub parameters: Value,
     /// The Task state's name.
     pub state_name: Arc<str>,
-    /// `TimeoutSeconds` (resolved); the caller reports `States.Timeout` past it.
+    /// `TimeoutSeconds` (resolved). The interpreter enforces it with its own
+    /// timer (an [`Effect::StartTimer`] next to this request); a caller that
+    /// notices the timeout first may report `States.Timeout` itself.
     pub timeout_seconds: Option<u64>,
-    /// `HeartbeatSeconds` (resolved).
+    /// `HeartbeatSeconds` (resolved). Heartbeats reach the caller, not the
+    /// interpreter: the caller reports `States.HeartbeatTimeout` when one is
+    /// missed.
     pub heartbeat_seconds: Option<u64>,
 }
 
@@ -294,6 +298,8 @@ struct Thread {
 #[derive(Debug, Clone, Copy)]
 enum TimerPurpose {
     Thread(ThreadId),
+    /// A Task's `TimeoutSeconds` elapsed (if the task is still running).
+    TaskTimeout(TaskId),
     ExecutionTimeout,
 }
 
@@ -322,6 +328,8 @@ pub struct Execution {
     free: Vec<ThreadId>,
     ready: VecDeque<ThreadId>,
     tasks: HashMap<TaskId, ThreadId>,
+    /// The `TimeoutSeconds` timer of each running task that has one.
+    task_timeouts: HashMap<TaskId, TimerId>,
     timers: HashMap<TimerId, TimerPurpose>,
     next_task: TaskId,
     next_timer: TimerId,
@@ -346,6 +354,7 @@ impl Execution {
             free: Vec::new(),
             ready: VecDeque::new(),
             tasks: HashMap::new(),
+            task_timeouts: HashMap::new(),
             timers: HashMap::new(),
             next_task: 1,
             next_timer: 1,
@@ -445,6 +454,24 @@ impl Execution {
                 }
                 self.run(entropy);
             }
+            Some(TimerPurpose::TaskTimeout(task)) if self.status == Status::Running => {
+                // AWS Task state: "If the task runs longer than the specified
+                // seconds, this state fails with a States.Timeout error name"
+                // (history: TaskTimedOut, error States.Timeout, no cause).
+                self.task_timeouts.remove(&task);
+                if let Some(t) = self.tasks.remove(&task) {
+                    self.effects.push(Effect::CancelTask { task });
+                    if let Some(th) = self.threads.get_mut(t).and_then(Option::as_mut) {
+                        th.waiting = Waiting::Nothing;
+                        th.resume = Some(Resume::TaskFailed(Failure {
+                            error: Some(failure::STATES_TIMEOUT.to_owned()),
+                            cause: None,
+                        }));
+                        self.ready.push_back(t);
+                    }
+                    self.run(entropy);
+                }
+            }
             Some(TimerPurpose::ExecutionTimeout) if self.status == Status::Running => {
                 let f = Failure::new(failure::STATES_TIMEOUT, "The execution timed out.");
                 self.finish_execution(Status::TimedOut(Failure {
@@ -483,6 +510,7 @@ impl Execution {
             return Vec::new();
         }
         if let Some(t) = self.tasks.remove(&task) {
+            self.clear_task_timeout(task);
             if let Some(th) = self.threads.get_mut(t).and_then(Option::as_mut) {
                 th.waiting = Waiting::Nothing;
                 th.resume = Some(resume);
@@ -567,6 +595,7 @@ impl Execution {
             match th.waiting {
                 Waiting::Task(task) => {
                     self.tasks.remove(&task);
+                    self.clear_task_timeout(task);
                     self.effects.push(Effect::CancelTask { task });
                 }
                 Waiting::Timer(timer) => {
@@ -579,6 +608,14 @@ impl Execution {
                 }
                 Waiting::Nothing => {}
             }
+        }
+    }
+
+    /// Forgets the `TimeoutSeconds` timer of a task that ended; if the caller
+    /// still fires it, `timer_fired` finds nothing to do.
+    fn clear_task_timeout(&mut self, task: TaskId) {
+        if let Some(timer) = self.task_timeouts.remove(&task) {
+            self.timers.remove(&timer);
         }
     }
 
@@ -611,6 +648,7 @@ impl Execution {
         }
         self.ready.clear();
         self.timers.clear();
+        self.task_timeouts.clear();
     }
 
     fn run(&mut self, entropy: &mut dyn Entropy) {
@@ -740,18 +778,21 @@ impl Execution {
                         m.failures += 1;
                         join.results[p.slot] = f.to_error_output();
                         let total = join.results.len() as f64;
+                        // AWS (Map state, distributed mode): each field alone
+                        // fails the Map Run when exceeded — "The Map Run fails
+                        // if it exceeds this number" / "... this percentage",
+                        // the percentage being failed items over all items.
+                        // Reaching a threshold exactly is tolerated.
                         let over_count = m.tolerated_count.map(|c| m.failures > c);
                         let over_pct = m
                             .tolerated_percentage
                             .map(|pct| (m.failures as f64) * 100.0 / total > pct);
                         match (over_count, over_pct) {
                             (None, None) => Some(f),
-                            (c, pc) if c.unwrap_or(true) && pc.unwrap_or(true) => {
-                                Some(Failure::new(
-                                    failure::STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                                    "The specified tolerated failure threshold was exceeded",
-                                ))
-                            }
+                            (Some(true), _) | (_, Some(true)) => Some(Failure::new(
+                                failure::STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                "The specified tolerated failure threshold was exceeded",
+                            )),
                             _ => None,
                         }
                     }
@@ -1019,6 +1060,21 @@ impl Execution {
         Ok(())
     }
 
+    /// `States.DataLimitExceeded` for a state input (a Task's parameters)
+    /// above the payload limit.
+    fn check_input_size(&self, t: ThreadId, value: &Value) -> Result<(), Failure> {
+        if json_size(value, self.options.max_payload_bytes) > self.options.max_payload_bytes {
+            let name = &self.def.states[self.thread(t).state].name;
+            return Err(Failure::new(
+                failure::STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{name}' has an input with a size exceeding the maximum number of bytes service limit."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Evaluates `Assign` (against `assign_input`) into a map of new values;
     /// they are applied only after the state's output is computed.
     fn eval_assign(
@@ -1186,6 +1242,16 @@ impl Execution {
                 self.enter_state(def, t, state_id, entropy)
             }
             (StateKind::Task(task), Resume::TaskSucceeded(result)) => {
+                // AWS: States.DataLimitExceeded when "the output of a
+                // connector is larger than payload size quota", before any
+                // ResultSelector could shrink it; terminal, so neither
+                // retried nor caught.
+                if let Err(f) = self.check_size(t, &result) {
+                    let mut details = failure_details(&f);
+                    details.resource = Some(task.resource.clone());
+                    self.thread_event(t, EventType::TaskFailed, details);
+                    return Outcome::Fail(f);
+                }
                 self.thread_event(
                     t,
                     EventType::TaskSucceeded,
@@ -1213,10 +1279,14 @@ impl Execution {
                 }
             }
             (StateKind::Task(task), Resume::TaskFailed(f)) => {
-                let event_type = if f.error.as_deref() == Some(failure::STATES_TIMEOUT) {
-                    EventType::TaskTimedOut
-                } else {
-                    EventType::TaskFailed
+                // A missed heartbeat is a timeout of the task too: AWS records
+                // TaskTimedOut (whose details carry the error name) for both
+                // States.Timeout and States.HeartbeatTimeout.
+                let event_type = match f.error.as_deref() {
+                    Some(failure::STATES_TIMEOUT | failure::STATES_HEARTBEAT_TIMEOUT) => {
+                        EventType::TaskTimedOut
+                    }
+                    _ => EventType::TaskFailed,
                 };
                 let mut details = failure_details(&f);
                 details.resource = Some(task.resource.clone());
@@ -1271,7 +1341,7 @@ impl Execution {
         }
     }
 
-    /// ResultSelector → Assign (sees the selected result) → ResultPath.
+    /// Assign (sees the raw result) → ResultSelector → ResultPath.
     fn finish_with_result(
         &mut self,
         t: ThreadId,
@@ -1281,12 +1351,16 @@ impl Execution {
         result: Value,
         entropy: &mut dyn Entropy,
     ) -> Result<(Arc<Value>, Option<Assigned>), Failure> {
+        // Assign sees the raw result, before ResultSelector: the JSONPath
+        // counterpart of JSONata's `$states.result`, and what LocalStack's
+        // AWS-validated engine does (execute_state.py evaluates assign_decl
+        // before result_selector).
+        let assigned = self.eval_assign(t, assign, &result, entropy)?;
         let selected = match &handling.result_selector {
             Some(sel) => self.eval_template(t, sel, &result, None, entropy)?,
             None => result,
         };
         self.check_size(t, &selected)?;
-        let assigned = self.eval_assign(t, assign, &selected, entropy)?;
         let merged = apply_result_path(handling.result_path.as_ref(), raw, selected)?;
         Ok((merged, assigned))
     }
@@ -1572,6 +1646,32 @@ impl Execution {
         }
     }
 
+    /// Resolves `TimeoutSeconds(Path)` / `HeartbeatSeconds(Path)`. AWS: "When
+    /// resolved, the reference path must select fields whose values are
+    /// positive integers."
+    fn resolve_seconds(
+        &self,
+        t: ThreadId,
+        n: &NumberOrPath,
+        input: &Value,
+        field: &str,
+    ) -> Result<u64, Failure> {
+        let v = self.resolve_number(t, n, input, field, "integer")?;
+        if v < 1.0 {
+            let path = match n {
+                NumberOrPath::Path(p) => p.text(),
+                NumberOrPath::Literal(_) => field,
+            };
+            return Err(self.runtime(
+                t,
+                &format!(
+                    "The {field}Path field refers to value \"{v}\" which is not a valid positive integer: {path}"
+                ),
+            ));
+        }
+        Ok(v as u64)
+    }
+
     fn start_task(
         &mut self,
         t: ThreadId,
@@ -1584,21 +1684,30 @@ impl Execution {
             Some(p) => self.eval_template(t, p, effective, None, entropy)?,
             None => effective.clone(),
         };
+        // AWS: "States.DataLimitExceeded ... The input of a state is larger
+        // than the payload size quota after Parameters processing."
+        self.check_input_size(t, &parameters)?;
         let timeout_seconds = match &task.timeout_seconds {
-            Some(n) => {
-                Some(self.resolve_number(t, n, effective, "TimeoutSeconds", "integer")? as u64)
-            }
+            Some(n) => Some(self.resolve_seconds(t, n, effective, "TimeoutSeconds")?),
             None => None,
         };
         let heartbeat_seconds = match &task.heartbeat_seconds {
-            Some(n) => {
-                Some(self.resolve_number(t, n, effective, "HeartbeatSeconds", "integer")? as u64)
-            }
+            Some(n) => Some(self.resolve_seconds(t, n, effective, "HeartbeatSeconds")?),
             None => None,
         };
         let id = self.next_task;
         self.next_task += 1;
         self.tasks.insert(id, t);
+        if let Some(secs) = timeout_seconds {
+            // AWS counts TimeoutSeconds from the task's start (TaskStarted,
+            // recorded just below).
+            let timer = self.new_timer(TimerPurpose::TaskTimeout(id));
+            self.task_timeouts.insert(id, timer);
+            self.effects.push(Effect::StartTimer {
+                timer,
+                fire_at: self.now.saturating_add((secs as i64).saturating_mul(1000)),
+            });
+        }
         self.thread_event(
             t,
             EventType::TaskScheduled,
@@ -1801,16 +1910,26 @@ impl Execution {
             Some(b) => Some(self.eval_template(t, b, effective, None, entropy)?),
             None => None,
         };
+        // AWS ItemBatcher: MaxInputBytesPerBatch is "the maximum number of
+        // bytes that each child workflow execution processes", i.e. the
+        // child's whole input `{"BatchInput": ..., "Items": [...]}`, so the
+        // envelope and BatchInput count, and items are separated by commas.
+        let envelope = r#"{"Items":[]}"#.len()
+            + batch_input
+                .as_ref()
+                .map_or(0, |b| r#""BatchInput":,"#.len() + json_size(b, usize::MAX));
         let mut batches = Vec::new();
         let mut current: Vec<Value> = Vec::new();
-        let mut bytes = 0usize;
+        let mut bytes = envelope;
         for item in inputs {
-            let size = json_size(&item, usize::MAX);
+            let size = json_size(&item, usize::MAX) + usize::from(!current.is_empty());
             if !current.is_empty() && (current.len() >= max_items || bytes + size > max_bytes) {
                 batches.push(std::mem::take(&mut current));
-                bytes = 0;
+                bytes = envelope;
+                bytes += size - 1;
+            } else {
+                bytes += size;
             }
-            bytes += size;
             current.push(item);
         }
         if !current.is_empty() {

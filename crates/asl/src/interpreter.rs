@@ -123,6 +123,10 @@ pub struct TaskRequest {
     /// interpreter: the caller reports `States.HeartbeatTimeout` when one is
     /// missed.
     pub heartbeat_seconds: Option<u64>,
+    /// For `.waitForTaskToken` resources: the token (`$$.Task.Token`) that
+    /// SendTaskSuccess/SendTaskFailure must present; the task completes only
+    /// when it is used, not when the call returns.
+    pub task_token: Option<String>,
 }
 
 /// Something the caller must do.
@@ -288,6 +292,8 @@ struct Thread {
     /// Whether the current state's `Entered` event is recorded (also true
     /// while it is retried: retries record no new `Entered`).
     entered: bool,
+    /// `$$.Task.Token` of the current `.waitForTaskToken` attempt.
+    task_token: Option<String>,
     /// Whether this thread's events stay out of the history (Distributed Map
     /// iterations run as child executions with their own history).
     quiet: bool,
@@ -576,6 +582,7 @@ impl Execution {
             retry_attempts: Vec::new(),
             retry_count: 0,
             entered: false,
+            task_token: None,
             quiet: false,
             waiting: Waiting::Nothing,
             resume: None,
@@ -938,6 +945,11 @@ impl Execution {
         );
         ctx.insert("StateMachine".into(), Value::Object(sm));
         ctx.insert("State".into(), Value::Object(state_obj));
+        if let Some(token) = &th.task_token {
+            let mut task = JsonMap::new();
+            task.insert("Token".into(), Value::String(token.clone()));
+            ctx.insert("Task".into(), Value::Object(task));
+        }
         if let Some((index, value)) = map_item {
             let mut item = JsonMap::new();
             item.insert("Index".into(), Value::from(index));
@@ -1680,6 +1692,13 @@ impl Execution {
         effective: &Value,
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
+        // Each attempt of a callback task gets a fresh token, visible to its
+        // Parameters as `$$.Task.Token`.
+        let task_token = task
+            .resource
+            .ends_with(".waitForTaskToken")
+            .then(|| new_task_token(entropy));
+        self.thread_mut(t).task_token = task_token.clone();
         let parameters = match &task.parameters {
             Some(p) => self.eval_template(t, p, effective, None, entropy)?,
             None => effective.clone(),
@@ -1736,6 +1755,7 @@ impl Execution {
             state_name: state.name.clone(),
             timeout_seconds,
             heartbeat_seconds,
+            task_token,
         }));
         Ok(Outcome::Blocked)
     }
@@ -2071,6 +2091,14 @@ fn share(raw: &Arc<Value>, effective: Cow<'_, Value>) -> Arc<Value> {
 /// the history).
 fn unshare(value: Arc<Value>) -> Value {
     Arc::try_unwrap(value).unwrap_or_else(|shared| Value::clone(&shared))
+}
+
+/// An opaque callback token: 256 random bits, URL-safe. Unguessable only
+/// when the caller's [`Entropy`] is a secure source (the engine's is).
+fn new_task_token(entropy: &mut dyn Entropy) -> String {
+    (0..4)
+        .map(|_| format!("{:016x}", entropy.next_u64()))
+        .collect()
 }
 
 fn is_root(path: &Path) -> bool {

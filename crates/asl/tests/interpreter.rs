@@ -1033,3 +1033,45 @@ fn task_assign_sees_the_raw_result_before_result_selector() {
     let out = ok(run(d, json!({})));
     assert_eq!(out, json!({"raw": 1, "out": {"picked": 1}}));
 }
+
+#[test]
+fn wait_for_task_token_puts_a_fresh_token_in_the_context_and_the_request() {
+    let d = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"MessageBody": {"token.$": "$$.Task.Token"}}, "End": true}}});
+    let mut exec = Execution::new(
+        def(d),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options::default(),
+    );
+    let mut rng = SplitMix64(9);
+    let effects = exec.start(json!({}), 0, &mut rng);
+    let req = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::InvokeTask(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("task invoked");
+    let token = req
+        .task_token
+        .clone()
+        .expect("a token for .waitForTaskToken");
+    assert_eq!(token.len(), 64);
+    assert_eq!(req.parameters["MessageBody"]["token"], json!(token));
+
+    // A plain request/response task has no token, and `$$.Task.Token` is absent.
+    let d = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"token.$": "$$.Task.Token"}, "End": true}}});
+    let mut exec = Execution::new(
+        def(d),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options::default(),
+    );
+    exec.start(json!({}), 0, &mut rng);
+    assert_eq!(
+        failed(exec.status().clone()).0.as_deref(),
+        Some("States.Runtime")
+    );
+}

@@ -382,6 +382,11 @@ impl Execution {
         &self.info
     }
 
+    /// The time of the last event applied (the start time before any).
+    pub fn now(&self) -> EpochMillis {
+        self.now
+    }
+
     /// Takes the history events recorded since the last call.
     pub fn take_history(&mut self) -> Vec<HistoryEvent> {
         std::mem::take(&mut self.history)
@@ -479,13 +484,19 @@ impl Execution {
                 }
             }
             Some(TimerPurpose::ExecutionTimeout) if self.status == Status::Running => {
-                let f = Failure::new(failure::STATES_TIMEOUT, "The execution timed out.");
-                self.finish_execution(Status::TimedOut(Failure {
-                    error: f.error.clone(),
-                    cause: None,
-                }));
+                self.finish_execution(Status::TimedOut(timeout_failure()));
             }
             _ => {}
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Ends the execution as TIMED_OUT (`States.Timeout`) because a limit
+    /// outside the definition ran out (an Express execution's 5 minutes).
+    pub fn time_out(&mut self, now: EpochMillis) -> Vec<Effect> {
+        self.now = now;
+        if self.status == Status::Running {
+            self.finish_execution(Status::TimedOut(timeout_failure()));
         }
         std::mem::take(&mut self.effects)
     }
@@ -2103,6 +2114,14 @@ fn new_task_token(entropy: &mut dyn Entropy) -> String {
 
 fn is_root(path: &Path) -> bool {
     path.text() == "$"
+}
+
+/// What a timed-out execution reports: `States.Timeout`, no cause (as AWS).
+fn timeout_failure() -> Failure {
+    Failure {
+        error: Some(failure::STATES_TIMEOUT.to_owned()),
+        cause: None,
+    }
 }
 
 fn failure_details(f: &Failure) -> EventDetails {

@@ -28,6 +28,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Check state machine definitions like ValidateStateMachineDefinition.
     Validate(commands::validate::ValidateArgs),
+    /// Read executions from a store: list, describe, history.
+    Executions(commands::durable::ExecutionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Executions(args) => commands::durable::executions(args),
     };
     match result {
         Ok(code) => code,

@@ -41,6 +41,11 @@ pub(crate) struct RunArgs {
     /// A stepgate.toml whose [functions] run Task states (not supported yet).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Run durably on a store (`sqlite://FILE`): the execution survives a
+    /// crash of this process and resumes when `run` or `serve` opens the
+    /// store again. Waits take real time.
+    #[arg(long)]
+    store: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -106,6 +111,23 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .and_then(|s| s.to_str())
         .map(|s| s.trim_end_matches(".asl").to_owned())
         .unwrap_or_else(|| "local".to_owned());
+    if let Some(store) = &args.store {
+        if args.fast_wait {
+            bail!("--fast-wait cannot be used with --store: durable waits take real time");
+        }
+        let machine_type = match args.machine_type {
+            MachineType::Standard => store::StateMachineType::Standard,
+            MachineType::Express => store::StateMachineType::Express,
+        };
+        return super::durable::run_durable(
+            store,
+            &state_machine_name,
+            &def_text,
+            machine_type,
+            args.name,
+            input.to_string(),
+        );
+    }
     let mut entropy = os_entropy();
     let name = match args.name {
         Some(n) => n,

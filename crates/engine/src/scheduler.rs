@@ -1,0 +1,645 @@
+//! The scheduler: starts executions durably and drives them to the end.
+//!
+//! Owns [`Engine`]: `StartExecution` (validated, stored, acknowledged only
+//! once durable), one actor task per running execution (it applies events
+//! one at a time: commit the step, then perform its effects), timers on the
+//! tokio clock, task invocations through a [`TaskInvoker`], `StopExecution`,
+//! and recovery after a restart (replay the journal, re-arm timers,
+//! re-invoke tasks in flight). It must not know which store it runs on.
+//!
+//! Bounded: at most `Limits::max_running` executions are in memory; further
+//! starts are still acknowledged (they are durable) and wait for a slot,
+//! so a burst costs disk, not memory.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asl::definition::Definition;
+use asl::failure::Failure;
+use asl::interpreter::{ExecutionInfo, Options, TaskRequest};
+use asl::parse::{ParseOptions, StateMachineType as AslType, parse_definition_with};
+use asl::timestamp::EpochMillis;
+use serde_json::Value;
+use store::{ExecutionRecord, NewExecution, StartOutcome, StateMachineType, Store, StoreError};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::journal::JournalEvent;
+use crate::live::{Applied, LiveError, LiveExecution};
+use crate::logging::{ExecutionLogger, LogLevel, LoggingConfig};
+
+/// A boxed future, for the [`TaskInvoker`] trait object.
+pub type TaskFuture = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
+
+/// Runs Task states (functions, HTTP, activities arrive with their issues).
+pub trait TaskInvoker: Send + Sync + 'static {
+    /// Performs the task.
+    fn invoke(&self, request: TaskRequest) -> TaskFuture;
+}
+
+/// No functions configured: every Task fails with `States.TaskFailed`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTasks;
+
+impl TaskInvoker for NoTasks {
+    fn invoke(&self, request: TaskRequest) -> TaskFuture {
+        Box::pin(async move {
+            Err(Failure::new(
+                asl::failure::STATES_TASK_FAILED,
+                format!(
+                    "No task handler is configured for resource '{}'",
+                    request.resource
+                ),
+            ))
+        })
+    }
+}
+
+/// Where the engine's time comes from: milliseconds since the epoch,
+/// advancing with the tokio clock (so tests can pause and advance it).
+#[derive(Debug, Clone, Copy)]
+pub struct EngineClock {
+    base_epoch: EpochMillis,
+    base_instant: tokio::time::Instant,
+}
+
+impl EngineClock {
+    /// A clock that reads `epoch_now` at this tokio instant.
+    pub fn new(epoch_now: EpochMillis) -> Self {
+        Self {
+            base_epoch: epoch_now,
+            base_instant: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> EpochMillis {
+        self.base_epoch + self.base_instant.elapsed().as_millis() as EpochMillis
+    }
+
+    /// Sleeps until `at` (returns at once if it has passed).
+    pub async fn sleep_until(&self, at: EpochMillis) {
+        let wait = (at - self.now()).max(0) as u64;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+}
+
+/// Knobs of the engine.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest execution input, in bytes (AWS: 256 KiB).
+    pub max_input_bytes: usize,
+    /// Executions kept in memory at once.
+    pub max_running: usize,
+    /// Express executions fail with `States.Timeout` after this long (AWS: 5 minutes).
+    pub express_max_duration_ms: EpochMillis,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_input_bytes: 262_144,
+            max_running: 10_000,
+            express_max_duration_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+/// Why the engine refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// AWS `InvalidExecutionInput`.
+    #[error("InvalidExecutionInput: {0}")]
+    InvalidExecutionInput(String),
+    /// AWS `InvalidName`.
+    #[error("InvalidName: {0}")]
+    InvalidName(String),
+    /// AWS `InvalidDefinition`: the stored definition no longer parses.
+    #[error("InvalidDefinition: {0}")]
+    InvalidDefinition(String),
+    /// From the store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An execution could not be rebuilt.
+    #[error(transparent)]
+    Live(#[from] LiveError),
+}
+
+/// A `StartExecution` request.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// The state machine ARN.
+    pub state_machine_arn: String,
+    /// The execution name (default: a fresh UUID).
+    pub name: Option<String>,
+    /// The input, as JSON text (default `{}`).
+    pub input: Option<String>,
+}
+
+enum Input {
+    Event(JournalEvent),
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    TimeOut,
+}
+
+/// What executions of one state machine version share.
+type Version = (Arc<Definition>, ExecutionLogger);
+
+struct Inner<S: Store> {
+    store: S,
+    tasks: Arc<dyn TaskInvoker>,
+    clock: EngineClock,
+    limits: Limits,
+    slots: Arc<Semaphore>,
+    /// Parsed definitions and loggers by (state machine ARN, version).
+    definitions: Mutex<HashMap<(String, u64), Version>>,
+    running: Mutex<HashMap<String, mpsc::UnboundedSender<Input>>>,
+    /// Bumped whenever an execution finishes (for `wait_for`).
+    finished: watch::Sender<u64>,
+    /// Set by [`Engine::halt`]: every task of this engine stops at its next
+    /// await point.
+    halted: watch::Sender<bool>,
+    seeds: Mutex<asl::entropy::SplitMix64>,
+}
+
+/// The durable execution engine over a store.
+pub struct Engine<S: Store> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: Store> Clone for Engine<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine over `store`. `seed` seeds execution names and seeds
+    /// (pass OS randomness in production).
+    pub fn new(
+        store: S,
+        tasks: Arc<dyn TaskInvoker>,
+        clock: EngineClock,
+        limits: Limits,
+        seed: u64,
+    ) -> Self {
+        let (finished, _) = watch::channel(0);
+        let (halted, _) = watch::channel(false);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                tasks,
+                clock,
+                slots: Arc::new(Semaphore::new(limits.max_running.max(1))),
+                limits,
+                definitions: Mutex::new(HashMap::new()),
+                running: Mutex::new(HashMap::new()),
+                finished,
+                halted,
+                seeds: Mutex::new(asl::entropy::SplitMix64(seed)),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// Stops everything this engine runs, at once, committing nothing more:
+    /// what a crash does (tests use it to simulate one). Executions stay
+    /// RUNNING in the store; [`Engine::recover`] resumes them.
+    pub fn halt(&self) {
+        self.inner.halted.send_replace(true);
+    }
+
+    /// Spawns a task that ends when the engine halts.
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut halted = self.inner.halted.subscribe();
+        if *halted.borrow() {
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = halted.wait_for(|h| *h) => {}
+                () = task => {}
+            }
+        });
+    }
+
+    /// `StartExecution`: returns once the execution is durable; it then runs
+    /// in the background.
+    pub async fn start_execution(
+        &self,
+        request: StartRequest,
+    ) -> Result<StartOutcome, EngineError> {
+        let inner = &self.inner;
+        let input = request.input.unwrap_or_else(|| "{}".to_owned());
+        if input.len() > inner.limits.max_input_bytes {
+            return Err(EngineError::InvalidExecutionInput(format!(
+                "the input is {} bytes; the limit is {} bytes",
+                input.len(),
+                inner.limits.max_input_bytes
+            )));
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&input) {
+            return Err(EngineError::InvalidExecutionInput(format!(
+                "the input is not valid JSON: {e}"
+            )));
+        }
+        let sm = inner
+            .store
+            .state_machine(&request.state_machine_arn, None)
+            .await?
+            .ok_or_else(|| StoreError::StateMachineDoesNotExist {
+                arn: request.state_machine_arn.clone(),
+            })?;
+        let (seed, fresh_name, express_id) = {
+            let mut rng = inner.seeds.lock().unwrap_or_else(|p| p.into_inner());
+            let mut seed = [0u8; 32];
+            for chunk in seed.chunks_mut(8) {
+                chunk.copy_from_slice(&asl::entropy::Entropy::next_u64(&mut *rng).to_le_bytes());
+            }
+            (
+                seed,
+                asl::entropy::Entropy::uuid_v4(&mut *rng),
+                asl::entropy::Entropy::uuid_v4(&mut *rng),
+            )
+        };
+        let name = request.name.unwrap_or(fresh_name);
+        validate_name(&name)?;
+        let arn = execution_arn(&sm.arn, &name, sm.machine_type, &express_id);
+        let outcome = inner
+            .store
+            .start_execution(NewExecution {
+                arn,
+                name,
+                state_machine_arn: sm.arn.clone(),
+                state_machine_version: sm.version,
+                machine_type: sm.machine_type,
+                input,
+                start_time: inner.clock.now(),
+                seed,
+            })
+            .await?;
+        if let StartOutcome::Started(record) = &outcome {
+            self.spawn_execution(record.clone(), None);
+        }
+        Ok(outcome)
+    }
+
+    /// `StopExecution`: the execution ends ABORTED (durably, before this
+    /// returns only if it is running here; a finished execution is left as is).
+    pub fn stop_execution(&self, arn: &str, error: Option<String>, cause: Option<String>) -> bool {
+        let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        match running.get(arn) {
+            Some(tx) => tx.send(Input::Stop { error, cause }).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Resumes every execution the store says is running (after a restart).
+    /// Returns how many were resumed.
+    pub async fn recover(&self) -> Result<usize, EngineError> {
+        let records = self.inner.store.running_executions().await?;
+        let n = records.len();
+        for record in records {
+            let resume = match record.machine_type {
+                // Express keeps no journal: it runs again from its start record.
+                StateMachineType::Express => None,
+                StateMachineType::Standard => {
+                    let journal = self.inner.store.journal(&record.arn).await?;
+                    let history = self.inner.store.history(&record.arn).await?;
+                    Some((journal, history.len() as u64))
+                }
+            };
+            self.spawn_execution(record, resume);
+        }
+        Ok(n)
+    }
+
+    /// Waits until `arn` is no longer running (or `timeout` passes) and
+    /// returns its record.
+    pub async fn wait_for(
+        &self,
+        arn: &str,
+        timeout: Duration,
+    ) -> Result<Option<ExecutionRecord>, EngineError> {
+        let mut rx = self.inner.finished.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.inner.store.execution(arn).await?
+                && r.status != store::ExecutionStatus::Running
+            {
+                return Ok(Some(r));
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                return Ok(self.inner.store.execution(arn).await?);
+            }
+        }
+    }
+
+    /// The definition and execution logger of the version an execution runs.
+    async fn definition(&self, record: &ExecutionRecord) -> Result<Version, EngineError> {
+        let key = (
+            record.state_machine_arn.clone(),
+            record.state_machine_version,
+        );
+        if let Some(d) = self
+            .inner
+            .definitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(d.clone());
+        }
+        let sm = self
+            .inner
+            .store
+            .state_machine(
+                &record.state_machine_arn,
+                Some(record.state_machine_version),
+            )
+            .await?
+            .ok_or_else(|| StoreError::StateMachineDoesNotExist {
+                arn: record.state_machine_arn.clone(),
+            })?;
+        let options = ParseOptions {
+            state_machine_type: match sm.machine_type {
+                StateMachineType::Standard => AslType::Standard,
+                StateMachineType::Express => AslType::Express,
+            },
+        };
+        let def = parse_definition_with(&sm.definition, &options).map_err(|diags| {
+            EngineError::InvalidDefinition(
+                diags
+                    .first()
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "invalid definition".into()),
+            )
+        })?;
+        let def = Arc::new(def);
+        let logging = LoggingConfig::from_json(&sm.logging).map_err(|e| {
+            EngineError::InvalidDefinition(format!("logging configuration of {}: {e}", sm.arn))
+        })?;
+        let logger = ExecutionLogger::open(logging).unwrap_or_else(|e| {
+            tracing::warn!(state_machine = %sm.arn, error = %e, "cannot open the execution log; logging is off");
+            ExecutionLogger::off()
+        });
+        let entry = (def, logger);
+        self.inner
+            .definitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, entry.clone());
+        Ok(entry)
+    }
+
+    fn spawn_execution(
+        &self,
+        record: ExecutionRecord,
+        resume: Option<(Vec<store::JournalEntry>, u64)>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record.arn.clone(), tx.clone());
+        let engine = self.clone();
+        self.spawn(async move {
+            let arn = record.arn.clone();
+            // Wait for a slot: the start is durable already, only the run waits.
+            let permit = Arc::clone(&engine.inner.slots).acquire_owned().await;
+            if let Err(e) = engine.run_execution(record, resume, tx, rx).await {
+                // The execution stays RUNNING in the store and resumes on the
+                // next recovery.
+                tracing::error!(execution_arn = %arn, error = %e, "execution stopped running here; it resumes on the next recovery");
+            }
+            drop(permit);
+            engine.inner.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&arn);
+            engine.inner.finished.send_modify(|n| *n += 1);
+        });
+    }
+
+    async fn run_execution(
+        &self,
+        record: ExecutionRecord,
+        resume: Option<(Vec<store::JournalEntry>, u64)>,
+        tx: mpsc::UnboundedSender<Input>,
+        mut rx: mpsc::UnboundedReceiver<Input>,
+    ) -> Result<(), EngineError> {
+        let (def, logger) = self.definition(&record).await?;
+        let info = execution_info(&record);
+        let express = record.machine_type == StateMachineType::Express;
+        // Express history exists only for the logs.
+        let options = Options {
+            record_history: !express || logger.level() != LogLevel::Off,
+            ..Options::default()
+        };
+        let mut live = match resume {
+            Some((journal, stored_history)) => {
+                let live =
+                    LiveExecution::replay(def, &record, info, options, &journal, stored_history)?;
+                // Tasks in flight at the crash run again (at-least-once);
+                // timers are re-armed and fire on time, once.
+                let pending = Applied {
+                    tasks: live.pending_tasks().cloned().collect(),
+                    timers: live.pending_timers().collect(),
+                    ..Applied::default()
+                };
+                self.perform(&pending, &tx);
+                live
+            }
+            None => {
+                let (live, first) = LiveExecution::start(def, &record, info, options)?;
+                self.commit(&first, express).await?;
+                logger.log(&record.arn, &first.history);
+                self.perform(&first, &tx);
+                if first.finished {
+                    return Ok(());
+                }
+                live
+            }
+        };
+        if express {
+            let deadline = record.start_time + self.inner.limits.express_max_duration_ms;
+            let tx = tx.clone();
+            let clock = self.inner.clock;
+            self.spawn(async move {
+                clock.sleep_until(deadline).await;
+                let _ = tx.send(Input::TimeOut);
+            });
+        }
+        while let Some(input) = rx.recv().await {
+            let event = match input {
+                Input::Event(mut event) => {
+                    stamp(&mut event, self.inner.clock.now());
+                    event
+                }
+                Input::Stop { error, cause } => JournalEvent::Stopped {
+                    error,
+                    cause,
+                    now: self.inner.clock.now(),
+                },
+                Input::TimeOut => JournalEvent::TimedOut {
+                    now: self.inner.clock.now(),
+                },
+            };
+            let Some(applied) = live.apply(event) else {
+                continue;
+            };
+            self.commit(&applied, express).await?;
+            logger.log(&record.arn, &applied.history);
+            self.perform(&applied, &tx);
+            if applied.finished {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits a step (Express: only its completion; its history goes to
+    /// the logs, not the store).
+    async fn commit(&self, applied: &Applied, express: bool) -> Result<(), EngineError> {
+        if express {
+            if let Some(completion) = &applied.step.completion {
+                let step = store::ExecutionStep {
+                    execution_arn: applied.step.execution_arn.clone(),
+                    completion: Some(completion.clone()),
+                    ..store::ExecutionStep::default()
+                };
+                self.inner.store.commit_step(step).await?;
+            }
+            return Ok(());
+        }
+        if applied.step.journal.is_empty()
+            && applied.step.history.is_empty()
+            && applied.step.completion.is_none()
+        {
+            return Ok(());
+        }
+        self.inner.store.commit_step(applied.step.clone()).await?;
+        Ok(())
+    }
+
+    /// Performs a committed step's effects.
+    fn perform(&self, applied: &Applied, tx: &mpsc::UnboundedSender<Input>) {
+        for request in &applied.tasks {
+            let tasks = Arc::clone(&self.inner.tasks);
+            let tx = tx.clone();
+            let request = request.clone();
+            self.spawn(async move {
+                let task = request.task;
+                let event = match tasks.invoke(request).await {
+                    Ok(output) => JournalEvent::TaskSucceeded {
+                        task,
+                        output,
+                        now: 0,
+                    },
+                    Err(f) => JournalEvent::TaskFailed {
+                        task,
+                        error: f.error,
+                        cause: f.cause,
+                        now: 0,
+                    },
+                };
+                let _ = tx.send(Input::Event(event));
+            });
+        }
+        for &(timer, fire_at) in &applied.timers {
+            let tx = tx.clone();
+            let clock = self.inner.clock;
+            self.spawn(async move {
+                clock.sleep_until(fire_at).await;
+                let _ = tx.send(Input::Event(JournalEvent::TimerFired {
+                    timer,
+                    now: fire_at,
+                }));
+            });
+        }
+    }
+}
+
+/// Sets the time an event is applied at; a timer never fires before its
+/// deadline, even if the clock is behind it.
+fn stamp(event: &mut JournalEvent, now: EpochMillis) {
+    match event {
+        JournalEvent::TaskSucceeded { now: t, .. }
+        | JournalEvent::TaskFailed { now: t, .. }
+        | JournalEvent::Stopped { now: t, .. }
+        | JournalEvent::TimedOut { now: t } => *t = now,
+        JournalEvent::TimerFired { now: t, .. } => *t = (*t).max(now),
+    }
+}
+
+/// AWS: names are 1–80 characters, without whitespace, brackets, wildcards,
+/// or the characters `" # % \ ^ | ~ ` $ & , ; : /` and control characters.
+fn validate_name(name: &str) -> Result<(), EngineError> {
+    let bad =
+        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(bad) {
+        return Err(EngineError::InvalidName(format!(
+            "'{name}' is not a valid execution name: use 1 to 80 characters, no whitespace and none of < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /"
+        )));
+    }
+    Ok(())
+}
+
+/// `…:stateMachine:SM` → `…:execution:SM:NAME` (STANDARD) or
+/// `…:express:SM:NAME:ID` (EXPRESS, whose names are not unique).
+fn execution_arn(
+    sm_arn: &str,
+    name: &str,
+    machine_type: StateMachineType,
+    express_id: &str,
+) -> String {
+    match machine_type {
+        StateMachineType::Standard => format!(
+            "{}:{name}",
+            sm_arn.replacen(":stateMachine:", ":execution:", 1)
+        ),
+        StateMachineType::Express => {
+            format!(
+                "{}:{name}:{express_id}",
+                sm_arn.replacen(":stateMachine:", ":express:", 1)
+            )
+        }
+    }
+}
+
+fn execution_info(record: &ExecutionRecord) -> ExecutionInfo {
+    let sm_name = record
+        .state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default();
+    ExecutionInfo {
+        execution_arn: record.arn.as_str().into(),
+        name: record.name.as_str().into(),
+        state_machine_arn: record.state_machine_arn.as_str().into(),
+        state_machine_name: sm_name.into(),
+        role_arn: "arn:aws:iam::000000000000:role/stepgate".into(),
+        start_time: record.start_time,
+        redrive_count: (record.machine_type == StateMachineType::Standard).then_some(0),
+    }
+}

@@ -22,11 +22,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const SM: &str = "arn:aws:states:local:000000000000:stateMachine:bench";
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn bench_dir() -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-engine");
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-engine");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("bench dir");
     dir
@@ -77,7 +81,11 @@ async fn drive(engine: &Engine<SqliteStore>, starters: usize, seconds: u64) -> (
     loop {
         let running = engine
             .store()
-            .list_executions(ExecutionFilter { status: Some(ExecutionStatus::Running), limit: Some(1), ..Default::default() })
+            .list_executions(ExecutionFilter {
+                status: Some(ExecutionStatus::Running),
+                limit: Some(1),
+                ..Default::default()
+            })
             .await
             .expect("list");
         if running.is_empty() {
@@ -88,8 +96,15 @@ async fn drive(engine: &Engine<SqliteStore>, starters: usize, seconds: u64) -> (
     (total, t.elapsed())
 }
 
-async fn scenario(dir: &std::path::Path, label: &str, machine_type: StateMachineType, definition: Value, transitions_per_execution: usize) {
-    let store = SqliteStore::open(dir.join(format!("{label}.db")), SqliteOptions::default()).expect("open store");
+async fn scenario(
+    dir: &std::path::Path,
+    label: &str,
+    machine_type: StateMachineType,
+    definition: Value,
+    transitions_per_execution: usize,
+) {
+    let store = SqliteStore::open(dir.join(format!("{label}.db")), SqliteOptions::default())
+        .expect("open store");
     store
         .put_state_machine(NewStateMachine {
             arn: SM.into(),
@@ -101,11 +116,21 @@ async fn scenario(dir: &std::path::Path, label: &str, machine_type: StateMachine
         })
         .await
         .expect("state machine");
-    let engine = Engine::new(store, Arc::new(NoTasks), EngineClock::new(now_ms()), Limits::default(), 7);
+    let engine = Engine::new(
+        store,
+        Arc::new(NoTasks),
+        EngineClock::new(now_ms()),
+        Limits::default(),
+        7,
+    );
     let (executions, elapsed) = drive(&engine, 128, 3).await;
     let succeeded = engine
         .store()
-        .list_executions(ExecutionFilter { status: Some(ExecutionStatus::Succeeded), limit: Some(usize::MAX), ..Default::default() })
+        .list_executions(ExecutionFilter {
+            status: Some(ExecutionStatus::Succeeded),
+            limit: Some(usize::MAX),
+            ..Default::default()
+        })
         .await
         .expect("list")
         .len();
@@ -121,8 +146,14 @@ async fn scenario(dir: &std::path::Path, label: &str, machine_type: StateMachine
 
 fn main() {
     let dir = bench_dir();
-    println!("{}", json!({"scenario": "disk_fsync", "fsync_per_s": fsync_rate(&dir).round()}));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    println!(
+        "{}",
+        json!({"scenario": "disk_fsync", "fsync_per_s": fsync_rate(&dir).round()})
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         // Standard: Pass -> Choice -> Wait 0 s (a durable timer: two commits) -> Pass -> Succeed.
         let standard = json!({"StartAt": "A", "States": {

@@ -1,5 +1,5 @@
 //! Any valid definition run on a fixed input with a virtual clock: no panic,
-//! and every execution ends.
+//! and every execution ends (loops end at the 25,000-event history limit).
 #![no_main]
 
 use std::sync::Arc;

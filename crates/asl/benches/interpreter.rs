@@ -57,10 +57,12 @@ fn run(def: &Arc<Definition>, input: Value, record_history: bool) -> Arc<Value> 
         Arc::clone(def),
         info,
         // The Map workload's output (input items plus 10,000 results) is over
-        // AWS's 256 KiB limit, which aws-local-stepfunctions does not enforce.
+        // AWS's 256 KiB limit, and its 40,000 events over AWS's 25,000-event
+        // history limit; aws-local-stepfunctions enforces neither.
         Options {
             record_history,
             max_payload_bytes: 64 << 20,
+            max_history_events: None,
         },
         input,
         &mut NoTaskHandlers,

@@ -37,6 +37,9 @@ pub type TimerId = u64;
 /// AWS's default maximum size of a state's input or output (256 KiB).
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
 
+/// AWS's limit of history events per execution.
+pub const DEFAULT_MAX_HISTORY_EVENTS: u64 = 25_000;
+
 /// The longest a Wait state may wait, in seconds (AWS: about 2^31 seconds).
 const MAX_WAIT_SECONDS: i64 = 99_999_999;
 
@@ -92,6 +95,11 @@ pub struct Options {
     /// Whether to record history events (the engine always does; benchmarks
     /// may measure both).
     pub record_history: bool,
+    /// AWS fails a Standard execution whose history would pass 25,000
+    /// events; the limit also stops a definition that loops forever (events
+    /// are counted even when not recorded, and in Distributed Map
+    /// iterations). `None`: no limit.
+    pub max_history_events: Option<u64>,
 }
 
 impl Default for Options {
@@ -99,6 +107,7 @@ impl Default for Options {
         Self {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             record_history: true,
+            max_history_events: Some(DEFAULT_MAX_HISTORY_EVENTS),
         }
     }
 }
@@ -344,6 +353,8 @@ pub struct Execution {
     status: Status,
     effects: Vec<Effect>,
     now: EpochMillis,
+    /// Events of quiet threads (not in the history), counted for the limit.
+    quiet_events: u64,
 }
 
 impl Execution {
@@ -369,6 +380,7 @@ impl Execution {
             status: Status::Running,
             effects: Vec::new(),
             now: 0,
+            quiet_events: 0,
         }
     }
 
@@ -559,6 +571,7 @@ impl Execution {
     fn thread_event(&mut self, t: ThreadId, event_type: EventType, details: EventDetails) -> u64 {
         let prev = self.thread(t).last_event;
         if self.thread(t).quiet {
+            self.quiet_events += 1;
             return prev;
         }
         let id = self.event(prev, event_type, details);
@@ -675,14 +688,33 @@ impl Execution {
             if self.status != Status::Running {
                 return;
             }
+            if self.over_event_limit() {
+                let limit = self.options.max_history_events.unwrap_or_default();
+                self.finish_execution(Status::Failed(Failure::runtime(format!(
+                    "The execution reached the maximum number of history events ({limit})."
+                ))));
+                return;
+            }
             if self.threads.get(t).is_some_and(Option::is_some) {
                 self.run_thread(&def, t, entropy);
             }
         }
     }
 
+    fn over_event_limit(&self) -> bool {
+        self.options
+            .max_history_events
+            .is_some_and(|max| self.next_event_id - 1 + self.quiet_events >= max)
+    }
+
     fn run_thread(&mut self, def: &Definition, t: ThreadId, entropy: &mut dyn Entropy) {
         loop {
+            if self.over_event_limit() {
+                // `run` ends the execution; keep the thread runnable so the
+                // check is reached.
+                self.ready.push_front(t);
+                return;
+            }
             let state_id = self.thread(t).state;
             let outcome = match self.thread_mut(t).resume.take() {
                 Some(resume) => self.resume_state(def, t, state_id, resume, entropy),

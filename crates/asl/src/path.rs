@@ -62,8 +62,21 @@
 //! Parsing is iterative except through filters, whose nesting is limited to
 //! 32 levels; evaluation uses explicit stacks, so neither long paths nor
 //! deeply nested documents can overflow the stack.
+//!
+//! Evaluation work is bounded too. Jayway's semantics are exponential in the
+//! worst case (each `..*` multiplies the matches by the document's depth, a
+//! filter may scan the document for every node a scan visits, `in` and
+//! `subsetof` compare every pair), so one evaluation gets a budget of
+//! [`EVAL_BUDGET`] units: a step, a filter test and a compared element cost
+//! one, 16 bytes of a string one, a copied node sixteen. A path that runs out
+//! selects nothing (`None`, as for Jayway's run-time errors) instead of
+//! running for minutes. Running out takes about a quarter of a second; the
+//! most expensive realistic queries on a 200 KB document (AWS's payload limit
+//! is 256 KiB), such as `$..*..*` or an `in` filter over a thousand items,
+//! use a quarter of the budget or less.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt::{self, Write as _};
 
@@ -72,6 +85,18 @@ use serde_json::{Map, Number, Value};
 /// How deeply filters may nest (parentheses, `!`, paths inside filters).
 /// Parsing is recursive only through filters, so this bounds the stack.
 const MAX_FILTER_DEPTH: usize = 32;
+
+/// Work units one evaluation of an indefinite path may use (see the module
+/// docs), or all the paths of one payload template together (see
+/// [`crate::payload`]). Reference paths walk at most their own length and
+/// need none.
+/// A unit is about one evaluation step (15 ns in a release build), so
+/// running out takes about a quarter of a second.
+pub const EVAL_BUDGET: u64 = 1 << 24;
+
+/// Units per copied node: copying one (an allocation) costs about as much as
+/// 16 evaluation steps.
+const COPY_UNITS: u64 = 16;
 
 /// Where workflow variables (`$name`) are looked up.
 pub trait Variables {
@@ -234,11 +259,21 @@ impl Path {
     /// intermediate node is missing, as on AWS); `None` for it means a
     /// Jayway run-time error such as a filter applied to a string.
     pub fn select(&self, env: &PathEnv<'_>) -> Option<Value> {
+        self.select_within(env, &Budget::new(EVAL_BUDGET))
+    }
+
+    /// [`Path::select`] drawing on a budget shared with other evaluations
+    /// (all the paths of one payload template). `None` once it is exhausted;
+    /// [`Budget::exhausted`] tells that apart from a path that selects
+    /// nothing.
+    pub(crate) fn select_within(&self, env: &PathEnv<'_>, budget: &Budget) -> Option<Value> {
         let doc = self.document(env)?;
         if self.steps.reference {
             return self.steps.walk_reference(doc).cloned();
         }
-        self.steps.select_value(doc)
+        let selected = self.steps.select_value_in(doc, doc, budget);
+        // Whatever was found before the budget ran out is incomplete.
+        if budget.exhausted() { None } else { selected }
     }
 
     /// Like [`Path::select`] for a reference path, without cloning. Returns
@@ -305,7 +340,12 @@ impl Path {
 }
 
 /// Prints a canonical form that parses back to an equal [`Path`]: names as
-/// `.name` when dot notation can carry them, otherwise `['name']`/`["name"]`.
+/// `.name` when dot notation can carry them, otherwise `['name']`/`["name"]`
+/// (verbatim: Jayway has no escapes in bracket names, so a name that neither
+/// notation can carry came from dot notation and is printed that way). A
+/// filter whose canonical form would not parse back, which Jayway's scanners
+/// make possible (quotes in dot names pairing across the filter, `]` inside a
+/// nested filter, nesting deeper once parenthesized), is printed as written.
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.root {
@@ -471,9 +511,51 @@ enum Segment {
     /// `..` (always followed by another token)
     Scan,
     /// `[?(...)]`
-    Filter(Box<Filter>),
+    Filter(Box<FilterToken>),
     /// `.length()` etc. (always last)
     Function(Function),
+}
+
+/// A compiled `[?(...)]` with what is needed to print it back: its own
+/// text, `(` to `)`, and the nesting depth it was parsed at.
+#[derive(Debug, Clone)]
+struct FilterToken {
+    filter: Filter,
+    source: Box<str>,
+    depth: usize,
+}
+
+/// The text is how it was written, not what it means.
+impl PartialEq for FilterToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.filter == other.filter
+    }
+}
+
+impl FilterToken {
+    /// Writes `(...)`: the canonical form when it parses back to this
+    /// filter, otherwise the text the filter was parsed from.
+    ///
+    /// Jayway's filter scanners make some filters impossible to print
+    /// canonically: a dot name inside a filter may hold a quote that pairs
+    /// with a quote in another name (`@.a' == 'x' || @.b'`), which the scan
+    /// for the closing `)` depends on, and a filter inside a filter's path
+    /// cannot hold any `]` (Jayway jumps to the first one). Rather than
+    /// re-implement those scanners as printing rules, the canonical form is
+    /// checked by parsing it exactly as [`parse_bracket`] would; the source
+    /// is the fallback, which parses back by construction.
+    fn write(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        let mut canonical = String::from("(");
+        self.filter.write(&mut canonical)?;
+        canonical.push(')');
+        let closes_at_end = closing_paren(canonical.as_bytes(), 0)
+            .is_ok_and(|close| close == Some(canonical.len() - 1));
+        if closes_at_end && parse_filter(&canonical, self.depth + 1).as_ref() == Ok(&self.filter) {
+            f.write_str(&canonical)
+        } else {
+            f.write_str(&self.source)
+        }
+    }
 }
 
 /// Supported Jayway path functions.
@@ -512,8 +594,11 @@ impl Function {
     }
 
     /// Jayway's result; `None` where Jayway throws (an aggregation over no
-    /// numbers).
-    fn apply(self, model: &Value) -> Option<Value> {
+    /// numbers) or the budget runs out.
+    fn apply(self, model: &Value, budget: &Budget) -> Option<Value> {
+        if !budget.spend(weight(model)) {
+            return None;
+        }
         if self == Function::Length {
             return Some(match model {
                 Value::Array(items) => Value::from(items.len()),
@@ -657,23 +742,19 @@ impl Steps {
         Some(cur)
     }
 
-    /// Jayway's `read` result for a (possibly indefinite) path.
-    fn select_value(&self, doc: &Value) -> Option<Value> {
-        self.select_value_in(doc, doc)
-    }
-
-    /// [`Steps::select_value`] with a separate `$` document (for paths
-    /// inside filters, where `@` is the current item).
-    fn select_value_in(&self, doc: &Value, root: &Value) -> Option<Value> {
+    /// Jayway's `read` result for a (possibly indefinite) path on `doc`,
+    /// with `root` as `$` inside filters (for paths inside filters `doc` is
+    /// `@`, the current item).
+    fn select_value_in(&self, doc: &Value, root: &Value, budget: &Budget) -> Option<Value> {
         // Jayway rewrites `$..x.fn()` to apply fn to the whole result list.
         if let (Some(Segment::Scan), Some(Segment::Function(f))) =
             (self.segs.first(), self.segs.last())
         {
             let inner = &self.segs[..self.segs.len() - 1];
-            let hits = self.collect(inner, doc, root).ok()?;
-            return f.apply(&Value::Array(hits));
+            let hits = self.collect(inner, doc, root, budget).ok()?;
+            return f.apply(&Value::Array(hits), budget);
         }
-        match self.collect(&self.segs, doc, root) {
+        match self.collect(&self.segs, doc, root, budget) {
             // Jayway returns the last result of a definite path, and throws
             // "No results for path" when there is none.
             Ok(mut hits) if self.jayway_definite => hits.pop(),
@@ -685,10 +766,21 @@ impl Steps {
 
     /// Runs `segs` (a prefix of `self.segs`) and clones the matches; a
     /// `NotFound` on an indefinite path is an empty list, as on AWS.
-    fn collect(&self, segs: &[Segment], doc: &Value, root: &Value) -> Result<Vec<Value>, Abort> {
+    fn collect(
+        &self,
+        segs: &[Segment],
+        doc: &Value,
+        root: &Value,
+        budget: &Budget,
+    ) -> Result<Vec<Value>, Abort> {
         let mut hits = Vec::new();
-        match run(segs, &self.upstream_definite, doc, root, false, &mut hits) {
-            Ok(()) => Ok(hits.into_iter().map(Hit::into_value).collect()),
+        let run = Run {
+            root,
+            require_properties: false,
+            budget,
+        };
+        match run.run(segs, &self.upstream_definite, doc, &mut hits) {
+            Ok(()) => hits.into_iter().map(|hit| hit.into_value(budget)).collect(),
             Err(Abort::NotFound) if segs.len() < self.segs.len() => Ok(Vec::new()),
             Err(e) => Err(e),
         }
@@ -698,7 +790,12 @@ impl Steps {
         let mut after_scan = false;
         for seg in &self.segs {
             match seg {
-                Segment::Name(name, Quote::Single) if dot_name_ok(name, in_filter) => {
+                // A name that neither notation can carry canonically came
+                // from dot notation (a bracket name is verbatim, so it can
+                // always be re-bracketed): print it as it was written.
+                Segment::Name(name, Quote::Single)
+                    if dot_name_ok(name, in_filter) || !bracket_name_ok(name, Quote::Single) =>
+                {
                     if !after_scan {
                         f.write_char('.')?;
                     }
@@ -731,12 +828,17 @@ impl Steps {
                     f.write_char(']')?;
                 }
                 Segment::Slice(from, to) => write_slice(f, *from, *to),
+                // In a filter's path Jayway jumps from `[` to the first `]`,
+                // which inside a nested filter is the outer one's: no `[*]`.
+                Segment::Wildcard if in_filter => {
+                    f.write_str(if after_scan { "*" } else { ".*" })?;
+                }
                 Segment::Wildcard => f.write_str("[*]")?,
                 Segment::Scan => f.write_str("..")?,
-                Segment::Filter(filter) => {
-                    f.write_str("[?(")?;
-                    filter.write(f)?;
-                    f.write_str(")]")?;
+                Segment::Filter(token) => {
+                    f.write_str("[?")?;
+                    token.write(f)?;
+                    f.write_char(']')?;
                 }
                 Segment::Function(func) => write!(f, ".{}()", func.name())?,
             }
@@ -746,13 +848,53 @@ impl Steps {
     }
 }
 
-/// Whether `.name` parses back to the same name. Inside a filter, path
-/// reading also stops at operator characters, quotes and parentheses.
+/// Whether `.name` parses back to the same name: a dot name runs to the next
+/// `.`, `[` or `(`, may not hold a blank and does not start with `*` (a
+/// wildcard). Inside a filter the path also ends at an operator character or
+/// `)`, and a quote opens a string for the scan that finds the filter's `)`,
+/// so quotes must pair up within the name. Backslashes and `]` are plain
+/// characters in a dot name, in a filter too.
 fn dot_name_ok(name: &str, in_filter: bool) -> bool {
     !name.is_empty()
         && !name.starts_with('*')
         && !name.contains(['.', '[', '(', ' '])
-        && (!in_filter || !name.contains(['<', '>', '=', '~', '!', ')', '\'', '"', '\\', ']']))
+        && (!in_filter
+            || (!name.contains(['<', '>', '=', '~', '!', ')']) && quotes_pair_up(name.as_bytes())))
+}
+
+/// Whether `['name']` (or `["name"]`) parses back to `name`. Bracket names
+/// are verbatim (Jayway has no escapes there, a backslash only keeps the next
+/// character from closing the string), so a name can be bracketed only if it
+/// has no bare closing quote and does not end in a lone backslash.
+fn bracket_name_ok(name: &str, quote: Quote) -> bool {
+    let b = name.as_bytes();
+    let q = quote.char() as u8;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 == b.len() => return false,
+            b'\\' => i += 2,
+            c if c == q => return false,
+            _ => i += 1,
+        }
+    }
+    true
+}
+
+/// Whether every quote in `b` is closed within `b`, as [`closing_paren`]
+/// scans them (the quoted strings it skips).
+fn quotes_pair_up(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => match skip_quoted(b, i) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            _ => i += 1,
+        }
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------
@@ -937,8 +1079,13 @@ fn parse_bracket(
             let end = next_significant(b, close + 1)
                 .filter(|&i| b[i] == b']')
                 .ok_or_else(unparsable)?;
-            let filter = parse_filter(&s[open..=close], depth + 1)?;
-            segs.push(Segment::Filter(Box::new(filter)));
+            let source = &s[open..=close];
+            let filter = parse_filter(source, depth + 1)?;
+            segs.push(Segment::Filter(Box::new(FilterToken {
+                filter,
+                source: source.into(),
+                depth,
+            })));
             Ok(end + 1)
         }
         _ => Err(unparsable()),
@@ -1737,12 +1884,89 @@ enum Hit<'v> {
 }
 
 impl Hit<'_> {
-    fn into_value(self) -> Value {
+    /// The match as a value; copying a borrowed one is paid for by its size.
+    fn into_value(self, budget: &Budget) -> Result<Value, Abort> {
         match self {
-            Hit::Ref(v) => v.clone(),
-            Hit::Owned(v) => v,
+            Hit::Ref(v) => {
+                if budget.spend_size(v) {
+                    Ok(v.clone())
+                } else {
+                    Err(Abort::OverBudget)
+                }
+            }
+            Hit::Owned(v) => Ok(v),
         }
     }
+}
+
+/// What is left of an evaluation's [`EVAL_BUDGET`]. Shared by reference
+/// through filters and scans (hence a `Cell`); once exhausted it stays so, and
+/// every loop stops at its next step.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: Cell<u64>,
+    exhausted: Cell<bool>,
+}
+
+impl Budget {
+    /// A budget of `units` (usually [`EVAL_BUDGET`]).
+    pub(crate) fn new(units: u64) -> Self {
+        Budget {
+            left: Cell::new(units),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// Takes `units`; false, from now on, once there are not enough left.
+    fn spend(&self, units: u64) -> bool {
+        match self.left.get().checked_sub(units) {
+            Some(left) if !self.exhausted.get() => {
+                self.left.set(left);
+                true
+            }
+            _ => {
+                self.left.set(0);
+                self.exhausted.set(true);
+                false
+            }
+        }
+    }
+
+    /// Pays for copying `v`: [`COPY_UNITS`] per node, strings also by
+    /// length. Counts without recursion and stops as soon as the budget is
+    /// exceeded.
+    fn spend_size(&self, v: &Value) -> bool {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            if !self.spend(COPY_UNITS + weight(v)) {
+                return false;
+            }
+            match v {
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => stack.extend(map.values()),
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// Whether some evaluation ran out: its result was discarded.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.exhausted.get()
+    }
+}
+
+/// Rough cost of handling `v` without looking inside its children: one per
+/// element of a container, one per 16 bytes of a string (copied or compared
+/// a word at a time), one otherwise.
+fn weight(v: &Value) -> u64 {
+    let units = match v {
+        Value::String(s) => s.len() / 16,
+        Value::Array(items) => items.len(),
+        Value::Object(map) => map.len(),
+        _ => 0,
+    };
+    1 + units as u64
 }
 
 /// Jayway threw during evaluation.
@@ -1754,168 +1978,248 @@ enum Abort {
     /// Any other exception (a filter on a scalar, an aggregation over no
     /// numbers): the path fails whatever its kind.
     Invalid,
+    /// The evaluation used up its [`Budget`]: the path fails.
+    OverBudget,
 }
 
-/// Evaluates `segs` against `start`, appending matches to `out` in Jayway's
-/// (depth-first) order. `root` is what `$` means inside filters;
-/// `require_properties` is Jayway's `REQUIRE_PROPERTIES` (used for filter
-/// existence checks).
-fn run<'v>(
-    segs: &[Segment],
-    upstream_definite: &[bool],
-    start: &'v Value,
+/// One evaluation: what `$` means inside filters, Jayway's
+/// `REQUIRE_PROPERTIES` (set for filter existence checks) and the budget.
+#[derive(Clone, Copy)]
+struct Run<'v, 'b> {
     root: &'v Value,
     require_properties: bool,
-    out: &mut Vec<Hit<'v>>,
-) -> Result<(), Abort> {
-    // Work items: (node, index of the next segment to apply). Children are
-    // pushed in reverse so they pop in document order.
-    let mut stack: Vec<(&'v Value, usize)> = vec![(start, 0)];
-    let mut children: Vec<(&'v Value, usize)> = Vec::new();
-    while let Some((node, i)) = stack.pop() {
-        let Some(seg) = segs.get(i) else {
-            out.push(Hit::Ref(node));
-            continue;
-        };
-        let leaf = i + 1 == segs.len();
-        let definite_above = upstream_definite.get(i).copied().unwrap_or(false);
-        let next = i + 1;
-        children.clear();
-        match seg {
-            Segment::Name(name, _) => {
-                let Value::Object(map) = node else {
-                    if definite_above {
-                        return Err(Abort::NotFound);
-                    }
-                    continue;
-                };
-                match map.get(name.as_str()) {
-                    Some(child) => children.push((child, next)),
-                    None if require_properties => return Err(Abort::NotFound),
-                    // A missing non-leaf property throws while the path is
-                    // still definite; a missing leaf just matches nothing.
-                    None if !leaf && definite_above => return Err(Abort::NotFound),
-                    None => {}
-                }
+    budget: &'b Budget,
+}
+
+impl<'v> Run<'v, '_> {
+    /// Evaluates `segs` against `start`, appending matches to `out` in
+    /// Jayway's (depth-first) order.
+    fn run(
+        &self,
+        segs: &[Segment],
+        upstream_definite: &[bool],
+        start: &'v Value,
+        out: &mut Vec<Hit<'v>>,
+    ) -> Result<(), Abort> {
+        let require_properties = self.require_properties;
+        // Work items: (node, index of the next segment to apply). Children are
+        // pushed in reverse so they pop in document order.
+        let mut stack: Vec<(&'v Value, usize)> = vec![(start, 0)];
+        let mut children: Vec<(&'v Value, usize)> = Vec::new();
+        while let Some((node, i)) = stack.pop() {
+            if !self.budget.spend(1) {
+                return Err(Abort::OverBudget);
             }
-            Segment::Names(names, _) => {
-                let Value::Object(map) = node else {
-                    if definite_above {
-                        return Err(Abort::NotFound);
+            let Some(seg) = segs.get(i) else {
+                out.push(Hit::Ref(node));
+                continue;
+            };
+            let leaf = i + 1 == segs.len();
+            let definite_above = upstream_definite.get(i).copied().unwrap_or(false);
+            let next = i + 1;
+            children.clear();
+            match seg {
+                Segment::Name(name, _) => {
+                    let Value::Object(map) = node else {
+                        if definite_above {
+                            return Err(Abort::NotFound);
+                        }
+                        continue;
+                    };
+                    match map.get(name.as_str()) {
+                        Some(child) => children.push((child, next)),
+                        None if require_properties => return Err(Abort::NotFound),
+                        // A missing non-leaf property throws while the path is
+                        // still definite; a missing leaf just matches nothing.
+                        None if !leaf && definite_above => return Err(Abort::NotFound),
+                        None => {}
                     }
-                    continue;
-                };
-                if leaf {
-                    let mut merged = Map::new();
+                }
+                Segment::Names(names, _) => {
+                    let Value::Object(map) = node else {
+                        if definite_above {
+                            return Err(Abort::NotFound);
+                        }
+                        continue;
+                    };
+                    if leaf {
+                        let mut merged = Map::new();
+                        for name in names {
+                            match map.get(name.as_str()) {
+                                Some(v) => {
+                                    if !self.budget.spend_size(v) {
+                                        return Err(Abort::OverBudget);
+                                    }
+                                    merged.insert(name.clone(), v.clone());
+                                }
+                                None if require_properties => return Err(Abort::NotFound),
+                                None => {}
+                            }
+                        }
+                        out.push(Hit::Owned(Value::Object(merged)));
+                        continue;
+                    }
                     for name in names {
                         match map.get(name.as_str()) {
-                            Some(v) => {
-                                merged.insert(name.clone(), v.clone());
-                            }
+                            Some(child) => children.push((child, next)),
                             None if require_properties => return Err(Abort::NotFound),
                             None => {}
                         }
                     }
-                    out.push(Hit::Owned(Value::Object(merged)));
-                    continue;
                 }
-                for name in names {
-                    match map.get(name.as_str()) {
-                        Some(child) => children.push((child, next)),
-                        None if require_properties => return Err(Abort::NotFound),
-                        None => {}
-                    }
-                }
-            }
-            Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => {
-                let Value::Array(items) = node else {
-                    if definite_above {
-                        return Err(Abort::NotFound);
-                    }
-                    continue;
-                };
-                let mut take = |index: i64| {
+                Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => {
+                    let Value::Array(items) = node else {
+                        if definite_above {
+                            return Err(Abort::NotFound);
+                        }
+                        continue;
+                    };
+                    let mut take = |index: i64| {
+                        let len = items.len() as i64;
+                        let effective = if index < 0 { len + index } else { index };
+                        if let Some(item) =
+                            usize::try_from(effective).ok().and_then(|e| items.get(e))
+                        {
+                            children.push((item, next));
+                        }
+                    };
                     let len = items.len() as i64;
-                    let effective = if index < 0 { len + index } else { index };
-                    if let Some(item) = usize::try_from(effective).ok().and_then(|e| items.get(e)) {
-                        children.push((item, next));
-                    }
-                };
-                let len = items.len() as i64;
-                match seg {
-                    Segment::Index(index) => take(i64::from(*index)),
-                    Segment::Indexes(indexes) => {
-                        indexes.iter().for_each(|&index| take(i64::from(index)))
-                    }
-                    Segment::Slice(Some(from), None) => {
-                        let from = i64::from(*from);
-                        let from = if from < 0 { (len + from).max(0) } else { from };
-                        (from..len).for_each(&mut take);
-                    }
-                    Segment::Slice(from, Some(to)) => {
-                        let to = i64::from(*to);
-                        match from {
-                            // Jayway does not adjust a negative `to` here, and a
-                            // negative `from` walks from the end (handleArrayIndex).
-                            // Indices below -len match nothing, so start there
-                            // rather than loop over up to 2^31 misses.
-                            Some(from) => {
-                                (i64::from(*from).max(-len)..to.min(len)).for_each(&mut take)
-                            }
-                            None => {
-                                let to = if to < 0 { len + to } else { to };
-                                (0..to.min(len)).for_each(&mut take);
+                    match seg {
+                        Segment::Index(index) => take(i64::from(*index)),
+                        Segment::Indexes(indexes) => {
+                            indexes.iter().for_each(|&index| take(i64::from(index)))
+                        }
+                        Segment::Slice(Some(from), None) => {
+                            let from = i64::from(*from);
+                            let from = if from < 0 { (len + from).max(0) } else { from };
+                            (from..len).for_each(&mut take);
+                        }
+                        Segment::Slice(from, Some(to)) => {
+                            let to = i64::from(*to);
+                            match from {
+                                // Jayway does not adjust a negative `to` here, and a
+                                // negative `from` walks from the end (handleArrayIndex).
+                                // Indices below -len match nothing, so start there
+                                // rather than loop over up to 2^31 misses.
+                                Some(from) => {
+                                    (i64::from(*from).max(-len)..to.min(len)).for_each(&mut take)
+                                }
+                                None => {
+                                    let to = if to < 0 { len + to } else { to };
+                                    (0..to.min(len)).for_each(&mut take);
+                                }
                             }
                         }
+                        _ => {}
                     }
+                }
+                Segment::Wildcard => match node {
+                    Value::Object(map) => children.extend(map.values().map(|v| (v, next))),
+                    Value::Array(items) => children.extend(items.iter().map(|v| (v, next))),
                     _ => {}
+                },
+                Segment::Scan => {
+                    let Some(target) = segs.get(next) else {
+                        continue;
+                    };
+                    let target_leaf = next + 1 == segs.len();
+                    let scan_target = ScanTarget {
+                        segment: target,
+                        index: next,
+                        leaf: target_leaf,
+                    };
+                    self.scan(node, &scan_target, &mut children);
+                }
+                Segment::Filter(token) => match node {
+                    Value::Object(_) => {
+                        if token.filter.accept(node, *self) {
+                            children.push((node, next));
+                        }
+                    }
+                    Value::Array(items) => {
+                        children.extend(
+                            items
+                                .iter()
+                                .filter(|item| token.filter.accept(item, *self))
+                                .map(|item| (item, next)),
+                        );
+                    }
+                    _ => {
+                        if definite_above {
+                            return Err(Abort::Invalid);
+                        }
+                    }
+                },
+                Segment::Function(f) => {
+                    let value = f.apply(node, self.budget).ok_or(Abort::Invalid)?;
+                    out.push(Hit::Owned(value));
+                    continue;
                 }
             }
-            Segment::Wildcard => match node {
-                Value::Object(map) => children.extend(map.values().map(|v| (v, next))),
-                Value::Array(items) => children.extend(items.iter().map(|v| (v, next))),
-                _ => {}
-            },
-            Segment::Scan => {
-                let Some(target) = segs.get(next) else {
-                    continue;
-                };
-                let target_leaf = next + 1 == segs.len();
-                let scan_target = ScanTarget {
-                    segment: target,
-                    index: next,
-                    leaf: target_leaf,
-                };
-                scan(node, &scan_target, root, require_properties, &mut children);
+            // A filter that ran out of budget matched nothing, wrongly.
+            if self.budget.exhausted() {
+                return Err(Abort::OverBudget);
             }
-            Segment::Filter(filter) => match node {
-                Value::Object(_) => {
-                    if filter.accept(node, root) {
-                        children.push((node, next));
+            stack.extend(children.drain(..).rev());
+        }
+        Ok(())
+    }
+
+    /// Jayway's `ScanPathToken.walk`: visits every container under `node`
+    /// (itself included) in pre-order and emits where evaluation continues.
+    fn scan(&self, node: &'v Value, target: &ScanTarget<'_>, out: &mut Vec<(&'v Value, usize)>) {
+        let (target_index, target_leaf) = (target.index, target.leaf);
+        // Jayway's scan predicates, one per kind of target token.
+        let matches = |model: &Value| -> bool {
+            match target.segment {
+                // With REQUIRE_PROPERTIES every object is visited (and then
+                // throws if it lacks the name).
+                Segment::Name(..) | Segment::Names(..) if self.require_properties => {
+                    model.is_object()
+                }
+                Segment::Name(name, _) => model
+                    .as_object()
+                    .is_some_and(|m| m.contains_key(name.as_str())),
+                Segment::Names(names, _) => match model.as_object() {
+                    // A fanning (non-leaf) multi-name lets the token decide.
+                    Some(m) => !target_leaf || names.iter().all(|n| m.contains_key(n.as_str())),
+                    None => false,
+                },
+                Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => model.is_array(),
+                Segment::Wildcard => true,
+                Segment::Filter(token) => token.filter.accept(model, *self),
+                _ => false,
+            }
+        };
+        let mut stack = vec![node];
+        while let Some(model) = stack.pop() {
+            // The caller sees the exhausted budget and stops.
+            if !self.budget.spend(1) {
+                return;
+            }
+            match model {
+                Value::Object(map) => {
+                    if matches(model) {
+                        out.push((model, target_index));
                     }
+                    stack.extend(map.values().rev().filter(|v| v.is_object() || v.is_array()));
                 }
                 Value::Array(items) => {
-                    children.extend(
-                        items
-                            .iter()
-                            .filter(|item| filter.accept(item, root))
-                            .map(|item| (item, next)),
-                    );
-                }
-                _ => {
-                    if definite_above {
-                        return Err(Abort::Invalid);
+                    if matches(model) {
+                        if target_leaf {
+                            out.push((model, target_index));
+                        } else {
+                            // Jayway applies the token *after* the target to each
+                            // element, skipping the target itself.
+                            out.extend(items.iter().map(|item| (item, target_index + 1)));
+                        }
                     }
+                    stack.extend(items.iter().rev().filter(|v| v.is_object() || v.is_array()));
                 }
-            },
-            Segment::Function(f) => {
-                out.push(Hit::Owned(f.apply(node).ok_or(Abort::Invalid)?));
-                continue;
+                _ => {}
             }
         }
-        stack.extend(children.drain(..).rev());
     }
-    Ok(())
 }
 
 /// The token after `..`, where evaluation resumes for each matching node.
@@ -1923,62 +2227,6 @@ struct ScanTarget<'p> {
     segment: &'p Segment,
     index: usize,
     leaf: bool,
-}
-
-/// Jayway's `ScanPathToken.walk`: visits every container under `node`
-/// (itself included) in pre-order and emits where evaluation continues.
-fn scan<'v>(
-    node: &'v Value,
-    target: &ScanTarget<'_>,
-    root: &'v Value,
-    require_properties: bool,
-    out: &mut Vec<(&'v Value, usize)>,
-) {
-    let (target_index, target_leaf) = (target.index, target.leaf);
-    // Jayway's scan predicates, one per kind of target token.
-    let matches = |model: &Value| -> bool {
-        match target.segment {
-            // With REQUIRE_PROPERTIES every object is visited (and then
-            // throws if it lacks the name).
-            Segment::Name(..) | Segment::Names(..) if require_properties => model.is_object(),
-            Segment::Name(name, _) => model
-                .as_object()
-                .is_some_and(|m| m.contains_key(name.as_str())),
-            Segment::Names(names, _) => match model.as_object() {
-                // A fanning (non-leaf) multi-name lets the token decide.
-                Some(m) => !target_leaf || names.iter().all(|n| m.contains_key(n.as_str())),
-                None => false,
-            },
-            Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => model.is_array(),
-            Segment::Wildcard => true,
-            Segment::Filter(filter) => filter.accept(model, root),
-            _ => false,
-        }
-    };
-    let mut stack = vec![node];
-    while let Some(model) = stack.pop() {
-        match model {
-            Value::Object(map) => {
-                if matches(model) {
-                    out.push((model, target_index));
-                }
-                stack.extend(map.values().rev().filter(|v| v.is_object() || v.is_array()));
-            }
-            Value::Array(items) => {
-                if matches(model) {
-                    if target_leaf {
-                        out.push((model, target_index));
-                    } else {
-                        // Jayway applies the token *after* the target to each
-                        // element, skipping the target itself.
-                        out.extend(items.iter().map(|item| (item, target_index + 1)));
-                    }
-                }
-                stack.extend(items.iter().rev().filter(|v| v.is_object() || v.is_array()));
-            }
-            _ => {}
-        }
-    }
 }
 
 /// A filter operand after evaluation.
@@ -1993,30 +2241,32 @@ impl SubPath {
     }
 
     /// Jayway's `PathNode.evaluate` for a value.
-    fn value<'v>(&self, current: &'v Value, root: &'v Value) -> Node<'v> {
-        let doc = self.doc(current, root);
+    fn value<'v>(&self, current: &'v Value, run: Run<'v, '_>) -> Node<'v> {
+        let doc = self.doc(current, run.root);
         if self.steps.reference {
             return match self.steps.walk_reference(doc) {
                 Some(v) => Node::Val(Cow::Borrowed(v)),
                 None => Node::Undefined,
             };
         }
-        match self.steps.select_value_in(doc, root) {
+        match self.steps.select_value_in(doc, run.root, run.budget) {
             Some(v) => Node::Val(Cow::Owned(v)),
             None => Node::Undefined,
         }
     }
 
     /// Jayway's existence check (evaluated with `REQUIRE_PROPERTIES`).
-    fn exists(&self, current: &Value, root: &Value) -> bool {
-        let doc = self.doc(current, root);
+    fn exists(&self, current: &Value, run: Run<'_, '_>) -> bool {
+        let doc = self.doc(current, run.root);
         let mut hits = Vec::new();
-        match run(
+        let run = Run {
+            require_properties: true,
+            ..run
+        };
+        match run.run(
             &self.steps.segs,
             &self.steps.upstream_definite,
             doc,
-            root,
-            true,
             &mut hits,
         ) {
             Err(_) => false,
@@ -2026,24 +2276,34 @@ impl SubPath {
 }
 
 impl Filter {
-    fn accept(&self, current: &Value, root: &Value) -> bool {
+    /// Whether `current` passes. Meaningless once the budget is exhausted,
+    /// which the caller checks.
+    fn accept(&self, current: &Value, run: Run<'_, '_>) -> bool {
+        if !run.budget.spend(1) {
+            return false;
+        }
+        // Filters apply without REQUIRE_PROPERTIES; only existence checks set it.
+        let run = Run {
+            require_properties: false,
+            ..run
+        };
         match self {
-            Filter::Or(items) => items.iter().any(|f| f.accept(current, root)),
-            Filter::And(items) => items.iter().all(|f| f.accept(current, root)),
-            Filter::Not(inner) => !inner.accept(current, root),
-            Filter::Exists { path, should_exist } => path.exists(current, root) == *should_exist,
+            Filter::Or(items) => items.iter().any(|f| f.accept(current, run)),
+            Filter::And(items) => items.iter().all(|f| f.accept(current, run)),
+            Filter::Not(inner) => !inner.accept(current, run),
+            Filter::Exists { path, should_exist } => path.exists(current, run) == *should_exist,
             Filter::Compare { left, op, right } => {
-                let l = operand_value(left, current, root);
-                let r = operand_value(right, current, root);
-                compare(&l, *op, &r)
+                let l = operand_value(left, current, run);
+                let r = operand_value(right, current, run);
+                compare(&l, *op, &r, run.budget)
             }
         }
     }
 }
 
-fn operand_value<'v>(operand: &'v Operand, current: &'v Value, root: &'v Value) -> Node<'v> {
+fn operand_value<'v>(operand: &'v Operand, current: &'v Value, run: Run<'v, '_>) -> Node<'v> {
     match operand {
-        Operand::Path(p) => p.value(current, root),
+        Operand::Path(p) => p.value(current, run),
         Operand::Literal(v) => Node::Val(Cow::Borrowed(v)),
     }
 }
@@ -2072,13 +2332,25 @@ fn kind(node: &Node<'_>) -> Kind {
     }
 }
 
-fn compare(l: &Node<'_>, op: RelOp, r: &Node<'_>) -> bool {
+fn compare(l: &Node<'_>, op: RelOp, r: &Node<'_>, budget: &Budget) -> bool {
     let (lv, rv) = match (l, r) {
         (Node::Val(a), Node::Val(b)) => (Some(a.as_ref()), Some(b.as_ref())),
         (Node::Val(a), Node::Undefined) => (Some(a.as_ref()), None),
         (Node::Undefined, Node::Val(b)) => (None, Some(b.as_ref())),
         (Node::Undefined, Node::Undefined) => (None, None),
     };
+    // Pay before comparing. Equality and ordering stop at the shorter side;
+    // `in`, `contains` and `size` go through one side; `all`, `subsetof`,
+    // `anyof` and `noneof` compare every pair. Deep equality of nested
+    // values is not charged: a document holds few large equal subtrees.
+    let (lw, rw) = (lv.map_or(1, weight), rv.map_or(1, weight));
+    let cost = match op {
+        RelOp::All | RelOp::SubsetOf | RelOp::AnyOf | RelOp::NoneOf => lw.saturating_mul(rw),
+        _ => lw.saturating_add(rw),
+    };
+    if !budget.spend(cost) {
+        return false;
+    }
     match op {
         RelOp::Eq => node_equals(lv, rv),
         RelOp::Ne => !node_equals(lv, rv),
@@ -2793,6 +3065,50 @@ mod tests {
     }
 
     #[test]
+    fn display_round_trips_names_only_one_notation_can_carry() {
+        // Fuzz target `path`, minimized: a backslash in a filter's dot name
+        // was printed `['\']`, where it escapes the closing quote (bracket
+        // names are verbatim, Jayway has no escapes there).
+        let cases = [
+            ("$[?($.\\)]", "$[?($.\\)]"),
+            ("$.a\\", "$.a\\"),
+            ("$['a\\'b'].c", "$.a\\'b.c"),
+            ("$['\u{0}\u{1}b ']", "$['\u{0}\u{1}b ']"),
+            ("$.\u{0}$-$", "$.\u{0}$-$"),
+            ("$['$x y']", "$['$x y']"),
+            ("$[\"a'b\"]", "$[\"a'b\"]"),
+            // Inside filters `]`, backslashes and quotes that pair up are
+            // plain name characters.
+            ("$[?(@.a])]", "$[?(@.a])]"),
+            ("$[?(@.a'b')]", "$[?(@.a'b')]"),
+            ("$[?(@['a b\\'c'])]", "$[?(@['a b\\'c'])]"),
+            ("$[?(@.a'.'b)]", "$[?(@.a'.'b)]"),
+            ("$[?(@.a' == 'x' || @.b')]", "$[?((@.a' == 'x') || (@.b'))]"),
+            // A nested filter cannot hold `]`: the wildcard is `.*` there.
+            ("$[?(@.a[?(@.*)])]", "$[?(@.a[?(@.*)])]"),
+            ("$[?(@..*)]", "$[?(@..*)]"),
+        ];
+        for (path, want) in cases {
+            let p = parse(path);
+            assert_eq!(p.to_string(), want, "{path:?}");
+            assert_eq!(parse(&p.to_string()), p, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn display_falls_back_to_the_filter_text_it_cannot_print_canonically() {
+        // `!(...)` costs two nesting levels where `!` costs one: the
+        // canonical form of 16 nested negations is deeper than allowed.
+        let text = format!("$.x[?({}(@.a))].y", "!".repeat(16));
+        let p = parse(&text);
+        assert_eq!(p.to_string(), text);
+        assert_eq!(parse(&p.to_string()), p);
+        // Only that filter keeps its text; the rest is canonical.
+        let p = parse(&format!("$['x'][?({}(@.a))]['y']", "!".repeat(16)));
+        assert_eq!(p.to_string(), text);
+    }
+
+    #[test]
     fn set_reference_path() {
         let mut doc = json!({"a": 1});
         set_at_reference_path(&mut doc, &parse("$"), json!("whole"))
@@ -2901,6 +3217,86 @@ mod tests {
         ] {
             let _ = Path::parse(s);
         }
+    }
+
+    /// `{"a": {"a": ... 1}}`, `depth` levels, built without recursion.
+    fn chain(depth: usize) -> Value {
+        let mut doc = json!(1);
+        for _ in 0..depth {
+            let mut map = Map::new();
+            map.insert("a".into(), doc);
+            doc = Value::Object(map);
+        }
+        doc
+    }
+
+    #[test]
+    fn exponential_deep_scans_run_out_of_budget() {
+        // Each `..*` multiplies the matches by the depth: C(127, 4) = 10
+        // million copies of subtrees for four of them on a 127-level chain
+        // (JSON text nests at most 128 levels). Without a budget this ran
+        // for minutes and exhausted memory.
+        let doc = chain(127);
+        for path in [
+            "$..*..*..*..*",
+            "$..*..*..*..*..*..*..*..*",
+            "$..[?(@..a == $..a)]",
+            "$..[?(@..*)]..[?(@..*)]..*",
+        ] {
+            let started = std::time::Instant::now();
+            assert_eq!(sel(path, &doc), None, "{path}");
+            assert!(started.elapsed().as_secs() < 10, "{path}");
+        }
+        // Cheaper scans of the same document still work.
+        assert_eq!(
+            sel("$..*..*", &doc)
+                .as_ref()
+                .and_then(Value::as_array)
+                .map(Vec::len),
+            Some(127 * 126 / 2)
+        );
+    }
+
+    #[test]
+    fn quadratic_filter_comparisons_run_out_of_budget() {
+        // 60,000 x 60,000 comparisons from a 250 KB document.
+        let n = 60_000;
+        let doc =
+            json!({"items": vec![0; n], "big": vec![1; n], "s": "x".repeat(n), "t": "x".repeat(n)});
+        for path in [
+            "$.items[?(@ in $.big)]",
+            "$.items[?($.big contains 2)]",
+            "$[?($.items subsetof $.big)]",
+            "$.items[?($.s < $.t)]",
+        ] {
+            let started = std::time::Instant::now();
+            assert_eq!(sel(path, &doc), None, "{path}");
+            assert!(started.elapsed().as_secs() < 10, "{path}");
+        }
+        // A thousand by a thousand is fine.
+        let doc = json!({"items": (0..1000).collect::<Vec<_>>(), "ok": (0..1000).map(|i| i * 3).collect::<Vec<_>>()});
+        let found = sel("$.items[?(@ in $.ok)]", &doc);
+        assert_eq!(
+            found.as_ref().and_then(Value::as_array).map(Vec::len),
+            Some(334)
+        );
+    }
+
+    #[test]
+    fn realistic_queries_on_a_large_document_fit_the_budget() {
+        let books: Vec<Value> = (0..1500)
+            .map(|i| json!({"category": "c", "author": format!("A{i}"), "price": i % 50, "tags": ["a", i.to_string()]}))
+            .collect();
+        let doc = json!({"store": {"book": books}});
+        let count = |p: &str| {
+            sel(p, &doc)
+                .as_ref()
+                .and_then(Value::as_array)
+                .map(Vec::len)
+        };
+        assert_eq!(count("$..*..*"), Some(33_001));
+        assert_eq!(count("$..book[?(@..tags)]"), Some(1500));
+        assert_eq!(count("$..[?(@.price < 10)].author"), Some(300));
     }
 
     #[test]

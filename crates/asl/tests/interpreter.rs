@@ -1075,3 +1075,40 @@ fn wait_for_task_token_puts_a_fresh_token_in_the_context_and_the_request() {
         Some("States.Runtime")
     );
 }
+
+#[test]
+fn a_definition_that_loops_forever_fails_at_the_history_limit() {
+    let d = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 5, "Next": "C"}], "Default": "A"},
+        "C": {"Type": "Succeed"}}});
+    let (e, c) = failed(run(d.clone(), json!({"n": 1})));
+    assert_eq!(e.as_deref(), Some("States.Runtime"));
+    assert!(
+        c.unwrap()
+            .contains("maximum number of history events (25000)")
+    );
+    // Also without recording history, and inside Distributed Map iterations.
+    let r = run_to_completion(
+        def(d),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options {
+            record_history: false,
+            ..Options::default()
+        },
+        json!({"n": 1}),
+        &mut Echo,
+        &mut VirtualClock(0),
+        &mut SplitMix64(1),
+    );
+    assert!(matches!(r.status, Status::Failed(_)));
+    let looping_map = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 5, "Next": "C"}], "Default": "A"},
+            "C": {"Type": "Succeed"}}}}}});
+    assert_eq!(
+        failed(run(looping_map, json!([1]))).0.as_deref(),
+        Some("States.Runtime")
+    );
+}

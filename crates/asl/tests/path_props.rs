@@ -79,6 +79,44 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Names with any characters, biased towards the ones the path and filter
+/// scanners treat specially (quotes, backslashes, brackets, operators,
+/// blanks, control characters), in every notation a name can be written in.
+fn arbitrary_name() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '\\', '\'', '"', '[', ']', '.', ' ', '$', '@', '(', ')', '*', '!', '=', '<', '>', '~', ',',
+        '?', ':', '&', '|', '\0', '\u{1}', '\n', '\u{7f}', 'é', '😀',
+    ]);
+    let c = prop_oneof![2 => special, 1 => any::<char>(), 2 => prop::char::range('a', 'c')];
+    prop::collection::vec(c, 0..6).prop_map(String::from_iter)
+}
+
+/// A path segment or filter that names `n` in one of the ways a user could
+/// write it; many of these do not parse, the round trip is checked for those
+/// that do.
+fn arbitrary_name_segment() -> impl Strategy<Value = String> {
+    let notation = 0usize..9;
+    (arbitrary_name(), arbitrary_name(), notation).prop_map(|(n, m, how)| match how {
+        0 => format!(".{n}"),
+        1 => format!("['{n}']"),
+        2 => format!("[\"{n}\"]"),
+        3 => format!("['{n}','{m}']"),
+        4 => format!("..{n}"),
+        5 => format!("[?(@.{n})]"),
+        6 => format!("[?(@['{n}'] == '{m}')]"),
+        7 => format!("[?(@.{n}.{m} || $[\"{m}\"])]"),
+        _ => format!("[?(@.a[?(@.{n})])]"),
+    })
+}
+
+fn arbitrary_name_path() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![Just("$"), Just("$$"), Just("$v")],
+        prop::collection::vec(arbitrary_name_segment(), 1..4),
+    )
+        .prop_map(|(root, segs)| format!("{root}{}", segs.concat()))
+}
+
 fn literal() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("1".to_owned()),
@@ -227,6 +265,11 @@ proptest! {
     #[test]
     fn generated_paths_parse_and_round_trip(s in valid_path()) {
         prop_assert!(Path::parse(&s).is_ok(), "{s:?}: {:?}", Path::parse(&s).err());
+        check_round_trip(&s)?;
+    }
+
+    #[test]
+    fn names_with_arbitrary_characters_round_trip(s in arbitrary_name_path()) {
         check_round_trip(&s)?;
     }
 

@@ -22,7 +22,7 @@ use crate::definition::{
 };
 use crate::diagnostic::{Diagnostics, Severity, codes, pointer_push};
 use crate::path::{Path, PathRoot};
-use crate::payload::{Expression, Template};
+use crate::payload::{Expression, PointerBuf, Template};
 use crate::timestamp::is_rfc3339_timestamp;
 
 /// AWS's limits (Step Functions quotas and field references).
@@ -208,7 +208,9 @@ type Names<'v> = HashMap<&'v str, StateId>;
 /// Builds a [`Definition`], collecting diagnostics.
 pub(super) struct Builder<'a> {
     options: &'a ParseOptions,
-    duplicates: &'a [DuplicateKey],
+    /// Repeated keys of the source text, by the pointer of their object
+    /// (looked up once per scope: scanning them all per scope is quadratic).
+    duplicates: HashMap<&'a str, Vec<&'a str>>,
     /// Everything found so far.
     pub(super) diags: Diagnostics,
     states: Vec<State>,
@@ -222,9 +224,16 @@ pub(super) struct Builder<'a> {
 impl<'a> Builder<'a> {
     /// A builder; `duplicates` are the repeated object keys of the source text.
     pub(super) fn new(options: &'a ParseOptions, duplicates: &'a [DuplicateKey]) -> Self {
+        let mut by_object: HashMap<&'a str, Vec<&'a str>> = HashMap::new();
+        for dup in duplicates {
+            by_object
+                .entry(dup.object.as_str())
+                .or_default()
+                .push(dup.key.as_str());
+        }
         Self {
             options,
-            duplicates,
+            duplicates: by_object,
             diags: Diagnostics::new(),
             states: Vec::new(),
             scopes: Vec::new(),
@@ -283,12 +292,11 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn error_count(&self) -> usize {
-        self.diags
-            .items()
+    /// Whether an error was recorded after the first `since` diagnostics.
+    fn errors_since(&self, since: usize) -> bool {
+        self.diags.items()[since.min(self.diags.items().len())..]
             .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+            .any(|d| d.severity == Severity::Error)
     }
 
     fn jsonata(&mut self, location: &str) {
@@ -323,12 +331,16 @@ impl<'a> Builder<'a> {
             names.insert(name.as_str(), sid);
             self.check_name(name, &state_location);
         }
-        let duplicates = self.duplicates;
-        for dup in duplicates.iter().filter(|d| d.object == states_location) {
+        let duplicate_names = self
+            .duplicates
+            .get(states_location.as_str())
+            .cloned()
+            .unwrap_or_default();
+        for key in duplicate_names {
             self.diags.error(
                 codes::DUPLICATE_STATE_NAME,
-                &pointer_push(&states_location, &dup.key),
-                format!("Duplicate State name: {}", dup.key),
+                &pointer_push(&states_location, key),
+                format!("Duplicate State name: {key}"),
             );
         }
         if let Some(start) = start_at {
@@ -345,6 +357,13 @@ impl<'a> Builder<'a> {
             let Some(&sid) = names.get(name.as_str()) else {
                 continue;
             };
+            // A name over the limit was reported above. Its body is not
+            // looked into: every location inside it would repeat the name,
+            // and a name as long as the definition made that quadratic
+            // (gigabytes of diagnostics for a 1 MB definition).
+            if name.chars().nth(MAX_STATE_NAME_CHARS).is_some() {
+                continue;
+            }
             let state_location = pointer_push(&states_location, name);
             if let Some(state) = self.state(name, value, &state_location, id, sid, &names) {
                 self.states[sid] = state;
@@ -547,28 +566,37 @@ impl<'a> Builder<'a> {
     /// Warns about template entries that look like a path or an intrinsic but
     /// whose key lacks `.$`, so they would be copied literally.
     fn warn_no_dollar(&mut self, value: &Value, location: &str) {
+        self.warn_no_dollar_at(value, &mut PointerBuf::new(location));
+    }
+
+    /// [`Builder::warn_no_dollar`] with the location in one buffer, so that a
+    /// long key above a wide object costs no copy per entry.
+    fn warn_no_dollar_at(&mut self, value: &Value, location: &mut PointerBuf) {
         match value {
             Value::Object(map) => {
                 for (key, v) in map {
-                    let loc = pointer_push(location, key);
+                    let mark = location.push(key);
                     if let Value::String(s) = v {
                         if !key.ends_with(".$") && looks_dynamic(s) {
                             self.diags.warning(
                                 codes::NO_DOLLAR,
-                                &loc,
+                                location.as_str(),
                                 format!(
                                     "The value of '{key}' looks like a JSONPath or an intrinsic function, but the key does not end with '.$', so it is used as a literal string"
                                 ),
                             );
                         }
                     } else {
-                        self.warn_no_dollar(v, &loc);
+                        self.warn_no_dollar_at(v, location);
                     }
+                    location.truncate(mark);
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    self.warn_no_dollar(v, &pointer_push(location, &i.to_string()));
+                    let mark = location.push_index(i);
+                    self.warn_no_dollar_at(v, location);
+                    location.truncate(mark);
                 }
             }
             _ => {}
@@ -860,11 +888,11 @@ impl<'a> Builder<'a> {
             }
             for (i, item) in items.iter().enumerate() {
                 let loc = pointer_push(&list_location, &i.to_string());
-                let errors_before = self.error_count();
+                let diags_before = self.diags.items().len();
                 let Some(rule) = parse_choice_rule(item, &loc, &mut self.diags) else {
                     // Never let a dropped rule pass silently: that would
                     // change which branch runs.
-                    if self.error_count() == errors_before {
+                    if !self.errors_since(diags_before) {
                         self.diags.schema(&loc, "Invalid Choice Rule");
                     }
                     continue;
@@ -1248,5 +1276,112 @@ fn has_dollar_key(value: &Value) -> bool {
             .any(|(k, v)| k.ends_with(".$") || has_dollar_key(v)),
         Value::Array(items) => items.iter().any(has_dollar_key),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::diagnostic::Diagnostic;
+    use crate::parse::{ParseOptions, validate_definition};
+
+    /// Far above what these linear walks take in a debug build (well under
+    /// a second), far below what the quadratic ones they replace took.
+    const BUDGET: Duration = Duration::from_secs(5);
+
+    fn timed(text: &str) -> Vec<Diagnostic> {
+        let started = Instant::now();
+        let diags = validate_definition(text, &ParseOptions::default());
+        let took = started.elapsed();
+        assert!(took < BUDGET, "took {took:?}");
+        diags
+    }
+
+    #[test]
+    fn overlong_state_names_are_not_looked_into() {
+        // Every location under a state repeats its name: a 500 KB name above
+        // 15,000 unreachable states made 15,000 diagnostics of 500 KB each
+        // (7.5 GB, 47 s in a release build).
+        let inner: String = (0..15_000)
+            .map(|i| format!(r#""s{i}": {{"Type": "Succeed"}}, "#))
+            .collect();
+        let name = "N".repeat(500_000);
+        let text = format!(
+            r#"{{"StartAt": "{name}", "States": {{"{name}": {{"Type": "Parallel", "End": true,
+                "Branches": [{{"StartAt": "s0", "States": {{{inner} "z": {{"Type": "Succeed"}}}}}}]}}}}}}"#
+        );
+        let diags = timed(&text);
+        assert_eq!(diags.len(), 1, "{:?}", diags.first());
+        assert_eq!(diags[0].code, "INVALID_STATE_NAME");
+        // A name at the limit is still looked into.
+        let name = "n".repeat(80);
+        let text = format!(
+            r#"{{"StartAt": "{name}", "States": {{"{name}": {{"Type": "Pass", "End": true, "Bogus": 1}}}}}}"#
+        );
+        let diags = validate_definition(&text, &ParseOptions::default());
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].message, "Field 'Bogus' is not supported");
+    }
+
+    #[test]
+    fn many_invalid_choice_rules_are_checked_in_linear_time() {
+        // Each dropped rule used to count every diagnostic so far.
+        let rules: String = (0..60_000)
+            .map(|_| r#"{"Variable": "$.a", "Next": "E"}, "#)
+            .collect();
+        let text = format!(
+            r#"{{"StartAt": "C", "States": {{"C": {{"Type": "Choice", "Choices": [{rules}
+                {{"Variable": "$.a", "IsNull": true, "Next": "E"}}]}}, "E": {{"Type": "Succeed"}}}}}}"#
+        );
+        let diags = timed(&text);
+        assert_eq!(diags.len(), 60_000);
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.location.starts_with("/States/C/Choices/"))
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_matched_to_scopes_in_linear_time() {
+        // Each scope used to scan every repeated key of the document.
+        let repeated: String = (0..100_000).map(|_| r#""d": 1, "#).collect();
+        let branches: String = (0..20_000)
+            .map(|i| {
+                format!(r#"{{"StartAt": "b{i}", "States": {{"b{i}": {{"Type": "Succeed"}}}}}}, "#)
+            })
+            .collect();
+        let text = format!(
+            r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Parallel", "End": true, "Comment": "x",
+                "Branches": [{branches} {{"StartAt": "x", "States": {{"x": {{"Type": "Succeed"}},
+                "x": {{"Type": "Succeed"}}}}}}]}}}}, "Comment": {{{repeated} "e": 0}}}}"#
+        );
+        let diags = timed(&text);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        // The root's repeated `Comment` keys belong to no scope; the branch's
+        // repeated `x` is reported once, where it is.
+        assert!(codes.contains(&"DUPLICATE_STATE_NAME"), "{diags:?}");
+        assert!(
+            diags
+                .iter()
+                .filter(|d| d.code == "DUPLICATE_STATE_NAME")
+                .all(|d| d.location == "/States/P/Branches/20000/States/x")
+        );
+    }
+
+    #[test]
+    fn long_key_above_a_wide_template_is_checked_in_linear_time() {
+        // NO_DOLLAR's walk copied the (500 KB) location for every entry.
+        let entries: String = (0..60_000).map(|i| format!(r#""k{i}": [], "#)).collect();
+        let key = "K".repeat(500_000);
+        let text = format!(
+            r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": true,
+                "Parameters": {{"{key}": {{{entries} "d": "$.x"}}}}}}}}}}"#
+        );
+        let diags = timed(&text);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, "NO_DOLLAR");
+        assert_eq!(diags[0].location, format!("/States/P/Parameters/{key}/d"));
     }
 }

@@ -323,9 +323,17 @@ impl<S: Store> Engine<S> {
                 // Express keeps no journal: it runs again from its start record.
                 StateMachineType::Express => None,
                 StateMachineType::Standard => {
-                    let journal = self.inner.store.journal(&record.arn).await?;
                     let history = self.inner.store.history(&record.arn).await?;
-                    Some((journal, history.len() as u64))
+                    if history.is_empty() {
+                        // The crash came between the durable start and the
+                        // commit of its first step: nothing of the run is
+                        // stored, so start it as new (replay expects the
+                        // first step committed and would refuse it).
+                        None
+                    } else {
+                        let journal = self.inner.store.journal(&record.arn).await?;
+                        Some((journal, history.len() as u64))
+                    }
                 }
             };
             self.spawn_execution(record, resume);

@@ -390,3 +390,43 @@ async fn express_history_goes_to_the_execution_log_only() {
     assert_eq!(lines[0]["details"]["input"], "{\"a\":1}");
     let _ = std::fs::remove_file(&log);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_start_stored_without_its_first_step_runs_after_recovery() {
+    // A crash between the durable start (the 200 went out) and the commit
+    // of the first step leaves a RUNNING record with no history; found by
+    // the kill -9 test of `stepgate serve`.
+    let store = store_with(waiting_machine(), StateMachineType::Standard).await;
+    let arn = "arn:aws:states:local:000000000000:execution:sm:cut".to_owned();
+    store
+        .start_execution(store::NewExecution {
+            arn: arn.clone(),
+            name: "cut".into(),
+            state_machine_arn: SM.into(),
+            state_machine_version: 1,
+            machine_type: StateMachineType::Standard,
+            input: r#"{"n":1}"#.into(),
+            start_time: 1_700_000_000_000,
+            seed: [7; 32],
+        })
+        .await
+        .unwrap();
+    assert!(store.history(&arn).await.unwrap().is_empty());
+    let recovered = engine(store.clone(), Arc::new(NoTasks));
+    assert_eq!(recovered.recover().await.unwrap(), 1);
+    let r = recovered
+        .wait_for(&arn, Duration::from_secs(7200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    let history = store.history(&arn).await.unwrap();
+    assert_eq!(
+        history.first().map(|h| h.event_type.as_str()),
+        Some("ExecutionStarted")
+    );
+    assert_eq!(
+        history.last().map(|h| h.event_type.as_str()),
+        Some("ExecutionSucceeded")
+    );
+}

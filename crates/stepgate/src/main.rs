@@ -28,6 +28,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Check state machine definitions like ValidateStateMachineDefinition.
     Validate(commands::validate::ValidateArgs),
+    /// Serve the AWS Step Functions API over a durable store (flags only; --config comes later).
+    Serve(commands::serve::ServeArgs),
     /// Read executions from a store: list, describe, history.
     Executions(commands::durable::ExecutionsArgs),
 }
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Executions(args) => commands::durable::executions(args),
     };
     match result {

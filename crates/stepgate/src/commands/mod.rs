@@ -2,6 +2,7 @@
 
 pub(crate) mod durable;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod validate;
 
 use std::path::Path;

@@ -120,7 +120,7 @@ fn a_durable_wait_survives_kill_9_and_fires_once_after_its_deadline() {
 }
 
 #[test]
-fn a_second_process_on_the_same_store_is_refused_clearly() {
+fn a_store_in_use_can_be_read_but_not_run_by_a_second_process() {
     let dir = temp_dir();
     let def = dir.join("w.asl.json");
     std::fs::write(
@@ -136,18 +136,37 @@ fn a_second_process_on_the_same_store_is_refused_clearly() {
             &store,
             "--definition",
             def.to_str().unwrap(),
+            "--name",
+            "busy",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
+    let list = Command::new(bin())
+        .args(["executions", "--store", &store, "--json", "list"])
+        .output()
+        .unwrap();
     let second = Command::new(bin())
-        .args(["executions", "--store", &store, "list"])
+        .args([
+            "run",
+            "--store",
+            &store,
+            "--definition",
+            def.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let _ = first.kill();
     let _ = first.wait();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed["executions"][0]["status"], "RUNNING");
     assert!(!second.status.success());
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("store.db"), "{stderr}");

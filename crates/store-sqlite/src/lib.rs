@@ -212,8 +212,8 @@ struct Inner {
     read_permits: Semaphore,
     stats: Arc<Stats>,
     // Declared last: fields drop in order, so the lock outlives every
-    // connection above.
-    _lock: open::ProcessLock,
+    // connection above. `None` for a store opened for reading only.
+    _lock: Option<open::ProcessLock>,
 }
 
 impl Drop for Inner {
@@ -303,7 +303,61 @@ impl SqliteStore {
                 writer: Some(writer),
                 checkpointer: Some(checkpointer),
                 stats,
-                _lock: lock,
+                _lock: Some(lock),
+            }),
+        })
+    }
+
+    /// Opens an existing store for reading only, without the process lock:
+    /// for inspecting a store that a running `stepgate serve` holds (WAL lets
+    /// readers and the writer work at once). Never creates, migrates or
+    /// writes; every write is refused.
+    pub fn open_for_reading(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(StoreError::Open(format!(
+                "{}: no such store; `stepgate run --store` or `stepgate serve` creates it",
+                path.display()
+            )));
+        }
+        open::check_file(&path)?;
+        let conn = open::open_ro(&path).map_err(|e| open::sqlite_open_error(&path, &e))?;
+        match schema::inspect(&conn).map_err(|e| open::sqlite_open_error(&path, &e))? {
+            schema::Found::Ours { version } if version == schema::LATEST => {}
+            schema::Found::Ours { version } => {
+                return Err(StoreError::Open(format!(
+                    "store {} has schema version {version}; this stepgate reads version {}: open it once with \
+                     `stepgate serve` or `stepgate run --store` to migrate it",
+                    path.display(),
+                    schema::LATEST
+                )));
+            }
+            schema::Found::Newer { version } => {
+                return Err(StoreError::Open(format!(
+                    "store {} has schema version {version}, newer than this stepgate understands (version {}): \
+                     use the stepgate that wrote it",
+                    path.display(),
+                    schema::LATEST
+                )));
+            }
+            schema::Found::Foreign => {
+                return Err(StoreError::Open(format!(
+                    "{} is a SQLite database but not a stepgate store",
+                    path.display()
+                )));
+            }
+        }
+        let options = SqliteOptions::default();
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                readers: read::Readers::new(path.clone(), options.read_connections, conn),
+                read_permits: Semaphore::new(options.read_connections.max(1)),
+                path,
+                commands: None,
+                writer: None,
+                checkpointer: None,
+                stats: Arc::new(Stats::default()),
+                _lock: None,
             }),
         })
     }
@@ -332,7 +386,7 @@ impl SqliteStore {
     async fn write<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
         let closed = || {
             StoreError::Backend(format!(
-                "{}: the store is closed",
+                "{}: the store is closed or opened for reading only",
                 self.inner.path.display()
             ))
         };

@@ -171,7 +171,8 @@ pub(crate) fn executions(args: ExecutionsArgs) -> Result<ExitCode> {
     }
     let rt = runtime()?;
     rt.block_on(async move {
-        let store = open(&path)?;
+        // Read-only and lock-free: works while `serve` or `run` holds the store.
+        let store = SqliteStore::open_for_reading(&path).map_err(|e| anyhow!("{e}"))?;
         match args.command {
             ExecutionsCommand::List { status, limit } => {
                 let status = match status {

@@ -59,6 +59,9 @@ fn a_durable_wait_survives_kill_9_and_fires_once_after_its_deadline() {
     std::thread::sleep(Duration::from_millis(1000));
     first.kill().expect("SIGKILL");
     let _ = first.wait();
+    // Stay down across the Wait's deadline: the timer must fire after the
+    // restart, once, not be lost and not run early.
+    std::thread::sleep(Duration::from_millis(3500));
 
     // Same name and input: StartExecution returns the existing execution,
     // which the new process recovered from the store and runs to the end.
@@ -71,7 +74,7 @@ fn a_durable_wait_survives_kill_9_and_fires_once_after_its_deadline() {
     let result: Value = serde_json::from_slice(&out.stdout).expect("JSON result");
     assert_eq!(result["status"], "SUCCEEDED", "{result}");
     assert_eq!(result["output"], serde_json::json!({"k": 1, "p": "x"}));
-    assert!(started.elapsed() >= Duration::from_secs(3));
+    assert!(started.elapsed() >= Duration::from_millis(4500));
 
     let history = Command::new(bin())
         .args([

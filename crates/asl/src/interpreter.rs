@@ -37,6 +37,9 @@ pub type TimerId = u64;
 /// AWS's default maximum size of a state's input or output (256 KiB).
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
 
+/// AWS's limit on the total size of the variables one state assigns.
+const MAX_ASSIGN_BYTES: usize = 262_144;
+
 /// AWS's limit of history events per execution.
 pub const DEFAULT_MAX_HISTORY_EVENTS: u64 = 25_000;
 
@@ -1143,7 +1146,24 @@ impl Execution {
             return Ok(None);
         };
         match self.eval_template(t, assign, assign_input, None, entropy)? {
-            Value::Object(m) => Ok(Some(m)),
+            Value::Object(m) => {
+                // AWS: the values assigned by one state may total at most
+                // 256 KiB. Also what keeps a chain of self-doubling
+                // assignments from exhausting memory.
+                let size: usize = m
+                    .iter()
+                    .map(|(k, v)| k.len() + json_size(v, MAX_ASSIGN_BYTES))
+                    .sum();
+                if size > MAX_ASSIGN_BYTES {
+                    return Err(self.runtime(
+                        t,
+                        &format!(
+                            "The variables assigned by this state total {size} bytes, more than the {MAX_ASSIGN_BYTES}-byte limit."
+                        ),
+                    ));
+                }
+                Ok(Some(m))
+            }
             _ => Ok(None),
         }
     }

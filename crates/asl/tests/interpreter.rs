@@ -1112,3 +1112,23 @@ fn a_definition_that_loops_forever_fails_at_the_history_limit() {
         Some("States.Runtime")
     );
 }
+
+#[test]
+fn assigned_variables_are_limited_to_256_kib_per_state() {
+    let mut states = serde_json::Map::new();
+    for i in 0..25 {
+        let mut s = json!({"Type": "Pass", "Assign": {"x.$": "States.Array($x, $x)"}});
+        if i == 24 {
+            s["End"] = json!(true);
+        } else {
+            s["Next"] = json!(format!("S{}", i + 1));
+        }
+        states.insert(format!("S{i}"), s);
+    }
+    let d = json!({"StartAt": "Init", "States": {"Init": {"Type": "Pass", "Assign": {"x": "seed"}, "Next": "S0"}}});
+    let mut d = d;
+    d["States"].as_object_mut().unwrap().extend(states);
+    let (e, c) = failed(run(d, json!({})));
+    assert_eq!(e.as_deref(), Some("States.Runtime"));
+    assert!(c.unwrap().contains("-byte limit"));
+}

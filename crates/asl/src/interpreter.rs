@@ -37,6 +37,9 @@ pub type TimerId = u64;
 /// AWS's default maximum size of a state's input or output (256 KiB).
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
 
+/// AWS's cap on concurrent iterations of an inline Map.
+const MAX_INLINE_MAP_CONCURRENCY: usize = 40;
+
 /// AWS's limit on the total size of the variables one state assigns.
 const MAX_ASSIGN_BYTES: usize = 262_144;
 
@@ -1897,6 +1900,14 @@ impl Execution {
                 v as usize
             }
             None => 0,
+        };
+        // AWS: an inline Map runs at most 40 iterations at once, whatever
+        // MaxConcurrency says above that (0 = "as many as possible").
+        let limit = match map.mode {
+            ProcessorMode::Inline if limit == 0 || limit > MAX_INLINE_MAP_CONCURRENCY => {
+                MAX_INLINE_MAP_CONCURRENCY
+            }
+            _ => limit,
         };
         self.thread_event(
             t,

@@ -1132,3 +1132,21 @@ fn assigned_variables_are_limited_to_256_kib_per_state() {
     assert_eq!(e.as_deref(), Some("States.Runtime"));
     assert!(c.unwrap().contains("-byte limit"));
 }
+
+#[test]
+fn an_inline_map_runs_at_most_40_iterations_at_once() {
+    let d = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}}}});
+    let mut exec = Execution::new(
+        def(d),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options::default(),
+    );
+    let mut rng = SplitMix64(1);
+    let effects = exec.start(json!((0..100).collect::<Vec<_>>()), 0, &mut rng);
+    let in_flight = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::InvokeTask(_)))
+        .count();
+    assert_eq!(in_flight, 40);
+}

@@ -279,6 +279,10 @@ struct Join {
 #[derive(Debug)]
 struct MapJoin {
     inputs: Vec<Value>,
+    /// The Map's effective input when `ItemSelector` is applied as each
+    /// iteration starts (so only running iterations hold their selected
+    /// input); `None` when `inputs` are final already.
+    selector_input: Option<Arc<Value>>,
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
     failures: u64,
@@ -750,11 +754,11 @@ impl Execution {
                     th.entered = false;
                 }
                 Outcome::End(output) => {
-                    self.end_thread(t, Ok(output));
+                    self.end_thread(t, Ok(output), entropy);
                     return;
                 }
                 Outcome::Fail(f) => {
-                    self.end_thread(t, Err(f));
+                    self.end_thread(t, Err(f), entropy);
                     return;
                 }
             }
@@ -762,7 +766,12 @@ impl Execution {
     }
 
     /// A thread's scope finished: report to its parent or end the execution.
-    fn end_thread(&mut self, t: ThreadId, result: Result<Arc<Value>, Failure>) {
+    fn end_thread(
+        &mut self,
+        t: ThreadId,
+        result: Result<Arc<Value>, Failure>,
+        entropy: &mut dyn Entropy,
+    ) {
         let parent = self.thread(t).parent;
         let last = self.thread(t).last_event;
         match parent {
@@ -776,12 +785,18 @@ impl Execution {
             Some(p) => {
                 self.threads[t] = None;
                 self.free.push(t);
-                self.child_finished(p, last, result.map(unshare));
+                self.child_finished(p, last, result.map(unshare), entropy);
             }
         }
     }
 
-    fn child_finished(&mut self, p: Parent, child_last: u64, result: Result<Value, Failure>) {
+    fn child_finished(
+        &mut self,
+        p: Parent,
+        child_last: u64,
+        result: Result<Value, Failure>,
+        entropy: &mut dyn Entropy,
+    ) {
         let def = Arc::clone(&self.def);
         let Some(parent) = self.threads.get_mut(p.thread).and_then(Option::as_mut) else {
             return;
@@ -866,12 +881,30 @@ impl Execution {
                 }
             }
         }
-        self.continue_join(p.thread);
+        self.continue_join(p.thread, entropy);
     }
 
     /// Starts more children of a join if its limit allows, or resumes the
     /// parent when all are done.
-    fn continue_join(&mut self, pt: ThreadId) {
+    /// Ends a join with a failure: its running children are killed and the
+    /// Parallel/Map state resumes with the error.
+    fn abort_join(&mut self, pt: ThreadId, failure: Failure) {
+        let Some(parent) = self.threads.get_mut(pt).and_then(Option::as_mut) else {
+            return;
+        };
+        let Waiting::Children(join) = &mut parent.waiting else {
+            return;
+        };
+        let children = std::mem::take(&mut join.children);
+        parent.waiting = Waiting::Nothing;
+        parent.resume = Some(Resume::Children(Err(failure)));
+        for c in children {
+            self.kill(c);
+        }
+        self.ready.push_back(pt);
+    }
+
+    fn continue_join(&mut self, pt: ThreadId, entropy: &mut dyn Entropy) {
         let def = Arc::clone(&self.def);
         loop {
             let Some(parent) = self.threads.get_mut(pt).and_then(Option::as_mut) else {
@@ -898,12 +931,18 @@ impl Execution {
             let slot = join.next_to_start;
             join.next_to_start += 1;
             join.active += 1;
+            let mut lazy_selection = None;
             let (start, input, distributed) = match (&mut join.map, &def.states[state_id].kind) {
-                (Some(m), StateKind::Map(map)) => (
-                    def.scopes[map.processor].start_at,
-                    std::mem::take(&mut m.inputs[slot]),
-                    m.distributed,
-                ),
+                (Some(m), StateKind::Map(map)) => {
+                    if let (Some(sel), Some(effective)) = (&map.item_selector, &m.selector_input) {
+                        lazy_selection = Some((sel, Arc::clone(effective)));
+                    }
+                    (
+                        def.scopes[map.processor].start_at,
+                        std::mem::take(&mut m.inputs[slot]),
+                        m.distributed,
+                    )
+                }
                 (None, StateKind::Parallel(par)) => {
                     let input = match &join.results[slot] {
                         Value::Null => Value::Null,
@@ -914,6 +953,25 @@ impl Execution {
                 _ => return,
             };
             let is_map = join.map.is_some();
+            let input = match lazy_selection {
+                None => input,
+                Some((selector, effective)) => {
+                    match self.eval_template(
+                        pt,
+                        selector,
+                        &effective,
+                        Some((slot, &input)),
+                        entropy,
+                    ) {
+                        Ok(selected) => selected,
+                        Err(f) => {
+                            // A failing ItemSelector fails the Map state.
+                            self.abort_join(pt, f);
+                            return;
+                        }
+                    }
+                }
+            };
             let first_event = if is_map && !distributed && !quiet {
                 let name = def.states[state_id].name.clone();
                 self.event(
@@ -1851,7 +1909,7 @@ impl Execution {
             map: None,
         };
         self.thread_mut(t).waiting = Waiting::Children(Box::new(join));
-        self.continue_join(t);
+        self.continue_join(t, entropy);
         Ok(Outcome::Blocked)
     }
 
@@ -1940,19 +1998,28 @@ impl Execution {
             }
             None => None,
         };
-        let mut inputs = Vec::with_capacity(n);
-        for (index, item) in items.into_iter().enumerate() {
-            let input = match &map.item_selector {
-                Some(sel) => {
-                    self.eval_template(t, sel, effective, Some((index, &item)), entropy)?
+        // Without a batcher, ItemSelector runs as each iteration starts (at
+        // most 40 at once for an inline Map), so a large Map never holds
+        // every selected input at the same time. Batches need them all.
+        let (inputs, selector_input) = match (&map.item_batcher, &map.item_selector) {
+            (Some(batcher), _) => {
+                let mut selected = Vec::with_capacity(n);
+                for (index, item) in items.into_iter().enumerate() {
+                    selected.push(match &map.item_selector {
+                        Some(sel) => {
+                            self.eval_template(t, sel, effective, Some((index, &item)), entropy)?
+                        }
+                        None => item,
+                    });
                 }
-                None => item,
-            };
-            inputs.push(input);
-        }
-        if let Some(batcher) = &map.item_batcher {
-            inputs = self.batch_items(t, batcher, inputs, effective, entropy)?;
-        }
+                (
+                    self.batch_items(t, batcher, selected, effective, entropy)?,
+                    None,
+                )
+            }
+            (None, Some(_)) => (items, Some(Arc::new(effective.clone()))),
+            (None, None) => (items, None),
+        };
         let distributed = map.mode == ProcessorMode::Distributed;
         if distributed {
             self.thread_event(t, EventType::MapRunStarted, EventDetails::default());
@@ -1968,6 +2035,7 @@ impl Execution {
             limit,
             map: Some(MapJoin {
                 inputs,
+                selector_input,
                 tolerated_count,
                 tolerated_percentage,
                 failures: 0,
@@ -1975,7 +2043,7 @@ impl Execution {
             }),
         };
         self.thread_mut(t).waiting = Waiting::Children(Box::new(join));
-        self.continue_join(t);
+        self.continue_join(t, entropy);
         Ok(Outcome::Blocked)
     }
 

@@ -1150,3 +1150,40 @@ fn an_inline_map_runs_at_most_40_iterations_at_once() {
         .count();
     assert_eq!(in_flight, 40);
 }
+
+#[test]
+fn item_selector_runs_as_iterations_start_and_its_failure_fails_the_map() {
+    // Only 40 iterations hold a selected input at once; the selector sees
+    // the Map's effective input and the item.
+    let d = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemsPath": "$.items",
+        "ItemSelector": {"v.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}}}});
+    let mut exec = Execution::new(
+        def(d.clone()),
+        ExecutionInfo::local("sm", "ex", 0),
+        Options::default(),
+    );
+    let mut rng = SplitMix64(1);
+    let effects = exec.start(
+        json!({"items": (0..100).collect::<Vec<_>>(), "tag": "t"}),
+        0,
+        &mut rng,
+    );
+    let first: Vec<TaskRequest> = effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::InvokeTask(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(first.len(), 40);
+    assert_eq!(first[39].parameters, json!({"v": 39, "tag": "t"}));
+
+    // A selector path that matches nothing for some item fails the Map.
+    let d = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemSelector": {"x.$": "$$.Map.Item.Value.x"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let (e, c) = failed(run(d, json!([{"x": 1}, {"y": 2}])));
+    assert_eq!(e.as_deref(), Some("States.Runtime"));
+    assert!(c.unwrap().contains("'M'"));
+}

@@ -32,6 +32,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Read executions from a store: list, describe, history.
     Executions(commands::durable::ExecutionsArgs),
+    /// Check a stepgate.toml: every problem with its line and key, or OK.
+    CheckConfig(commands::check_config::CheckConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Executions(args) => commands::durable::executions(args),
+        Command::CheckConfig(args) => commands::check_config::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod check_config;
 pub(crate) mod durable;
 pub(crate) mod run;
 pub(crate) mod serve;

@@ -1,0 +1,454 @@
+//! The serde mirror of `stepgate.toml` and the reader that fills it.
+//!
+//! Owns [`RawConfig`] (every key, as written, with its span) and reading the
+//! TOML document into it item by item, so that one bad function does not hide
+//! the problems of the next. Unknown keys are reported (with a "did you mean")
+//! and dropped before serde sees an item; the field lists come from the serde
+//! derives themselves ([`fields_of`]), so they cannot drift from the structs.
+//! It must not judge values (ranges, references, addresses): `validate` does.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::error::{Problems, hint, suggest};
+
+/// A string with the span of its value in the file.
+pub type SpannedString = Spanned<String>;
+
+/// The whole file. An item is `None` when it could not be read (its problems
+/// are already reported), so later checks still know the name exists.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[server]`.
+    pub server: Option<Spanned<RawServer>>,
+    /// `[functions.NAME]`.
+    #[serde(default)]
+    pub functions: BTreeMap<SpannedString, Option<Spanned<RawFunction>>>,
+    /// `[state_machines.NAME]`.
+    #[serde(default)]
+    pub state_machines: BTreeMap<SpannedString, Option<Spanned<RawStateMachine>>>,
+    /// `[[routes]]`, in file order.
+    #[serde(default)]
+    pub routes: Vec<Option<Spanned<RawRoute>>>,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address of the webhook routes.
+    pub listen: Option<SpannedString>,
+    /// Address of the API, console, metrics and health endpoints.
+    pub admin_listen: Option<SpannedString>,
+    /// `sqlite://FILE`.
+    pub store: Option<SpannedString>,
+    /// Bearer token for the admin address.
+    pub admin_token: Option<SpannedString>,
+}
+
+/// `[functions.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunction {
+    /// `command` | `lambda-runtime` | `http`.
+    pub runtime: SpannedString,
+    /// Program and arguments (command, lambda-runtime).
+    pub command: Option<Spanned<Vec<SpannedString>>>,
+    /// Endpoint (http).
+    pub url: Option<SpannedString>,
+    /// Per-invocation timeout.
+    pub timeout_seconds: Option<Spanned<i64>>,
+    /// Maximum concurrent invocations.
+    pub concurrency: Option<Spanned<i64>>,
+    /// Extra environment variables.
+    pub environment: Option<BTreeMap<SpannedString, SpannedString>>,
+}
+
+/// `[state_machines.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStateMachine {
+    /// Path of the ASL JSON file, relative to the config file's directory.
+    pub definition_file: Option<SpannedString>,
+    /// Inline ASL JSON.
+    pub definition: Option<SpannedString>,
+    /// `STANDARD` | `EXPRESS`.
+    #[serde(rename = "type")]
+    pub type_: Option<SpannedString>,
+    /// Execution logging.
+    pub logging: Option<Spanned<RawLogging>>,
+}
+
+/// `logging = { ... }` of a state machine.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    /// `ALL` | `ERROR` | `FATAL` | `OFF`.
+    pub level: Option<SpannedString>,
+    /// Whether inputs and outputs go into the log.
+    pub include_execution_data: Option<bool>,
+    /// JSON-lines file, relative to the config file's directory.
+    pub destination: Option<SpannedString>,
+}
+
+/// `[[routes]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// HTTP method, upper case, or `ANY`.
+    pub method: SpannedString,
+    /// `/literal/{param}/{proxy+}`.
+    pub path: SpannedString,
+    /// The one state machine this route may start.
+    pub state_machine: SpannedString,
+    /// `async` | `sync`.
+    pub mode: Option<SpannedString>,
+    /// API Gateway mapping template (text; checked by the gateway).
+    pub request_template: Option<SpannedString>,
+    /// Request header whose value becomes the execution name.
+    pub execution_name_header: Option<SpannedString>,
+    /// Responses to the caller.
+    pub responses: Option<Spanned<RawResponses>>,
+}
+
+/// `responses.*` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponses {
+    /// When the execution was started (async) or succeeded (sync).
+    pub success: Option<Spanned<RawResponse>>,
+    /// Otherwise.
+    pub failure: Option<Spanned<RawResponse>>,
+}
+
+/// One response: status and body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponse {
+    /// HTTP status, 100–599.
+    pub status: Spanned<i64>,
+    /// Body text; the documented default when absent.
+    pub body: Option<SpannedString>,
+}
+
+/// Appends `key` to a dotted key path, quoting it unless it is a bare TOML key.
+pub(crate) fn child(path: &str, key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    };
+    if path.is_empty() {
+        key
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Reads a parsed document into a [`RawConfig`], reporting unknown keys and
+/// ill-typed values of every item.
+pub(crate) fn read(root: Spanned<DeTable<'_>>, problems: &mut Problems<'_>) -> RawConfig {
+    let mut raw = RawConfig::default();
+    let top = fields_of::<RawConfig>();
+    for (key, value) in root.into_inner() {
+        let name = key.get_ref().as_ref();
+        match name {
+            "server" => raw.server = item::<RawServer>(value, "server", problems),
+            "functions" => {
+                for (k, v) in named_items(value, "functions", "[functions.NAME]", problems) {
+                    let path = child("functions", k.get_ref());
+                    raw.functions.insert(k, item(v, &path, problems));
+                }
+            }
+            "state_machines" => {
+                for (k, v) in
+                    named_items(value, "state_machines", "[state_machines.NAME]", problems)
+                {
+                    let path = child("state_machines", k.get_ref());
+                    raw.state_machines.insert(k, item(v, &path, problems));
+                }
+            }
+            "routes" => {
+                let span = value.span();
+                match value.into_inner() {
+                    DeValue::Array(array) => {
+                        for (i, v) in array.into_iter().enumerate() {
+                            let path = format!("routes[{i}]");
+                            raw.routes.push(item(v, &path, problems));
+                        }
+                    }
+                    _ => problems.at(
+                        span,
+                        "routes",
+                        "must be an array of tables: write each route as a `[[routes]]` section",
+                    ),
+                }
+            }
+            _ => problems.at(
+                key.span(),
+                &child("", name),
+                format!("unknown key `{name}`{}", hint(name, top)),
+            ),
+        }
+    }
+    raw
+}
+
+/// The entries of a `[section.NAME]` table, each with its name's span.
+fn named_items<'i>(
+    value: Spanned<DeValue<'i>>,
+    path: &str,
+    example: &str,
+    problems: &mut Problems<'_>,
+) -> Vec<(SpannedString, Spanned<DeValue<'i>>)> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Table(table) => table
+            .into_iter()
+            .map(|(k, v)| {
+                let span = k.span();
+                (Spanned::new(span, k.into_inner().into_owned()), v)
+            })
+            .collect(),
+        _ => {
+            problems.at(
+                span,
+                path,
+                format!("must be a table of named entries: write each as a `{example}` section"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Reads one item: reports and drops unknown keys (at every nesting level the
+/// schema knows), then lets serde check types and required keys.
+fn item<'de, T: Deserialize<'de> + Nested>(
+    mut value: Spanned<DeValue<'de>>,
+    path: &str,
+    problems: &mut Problems<'_>,
+) -> Option<Spanned<T>> {
+    if !matches!(value.get_ref(), DeValue::Table(_)) {
+        problems.at(
+            value.span(),
+            path,
+            format!("must be a table, not a {}", value.get_ref().type_str()),
+        );
+        return None;
+    }
+    T::strip_unknown(&mut value, path, problems);
+    let tree = value.clone();
+    match Spanned::<T>::deserialize(ValueDeserializer::from(value)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let span = e.span().unwrap_or_else(|| tree.span());
+            let message = e.message().trim().to_owned();
+            if let Some(field) = missing_field(&message) {
+                if problems.was_suggested(&child(path, field)) {
+                    return None;
+                }
+                problems.at(
+                    tree.span(),
+                    &child(path, field),
+                    format!("missing required key `{field}`"),
+                );
+            } else {
+                let key = key_at(&tree, &span, path);
+                problems.at(span, &key, message);
+            }
+            None
+        }
+    }
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+}
+
+/// The key path of the deepest value whose span holds `span`.
+fn key_at(value: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &str) -> String {
+    let inside = |v: &Spanned<DeValue<'_>>| {
+        let s = v.span();
+        s.start <= span.start && span.end <= s.end
+    };
+    match value.get_ref() {
+        DeValue::Table(table) => {
+            for (k, v) in table.iter() {
+                if inside(v) {
+                    return key_at(v, span, &child(path, k.get_ref()));
+                }
+            }
+            path.to_owned()
+        }
+        DeValue::Array(array) => {
+            for (i, v) in array.iter().enumerate() {
+                if inside(v) {
+                    return key_at(v, span, &format!("{path}[{i}]"));
+                }
+            }
+            path.to_owned()
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// Reports keys of a table that `fields` does not list, and removes them.
+fn strip_keys(
+    value: &mut Spanned<DeValue<'_>>,
+    fields: &[&str],
+    path: &str,
+    problems: &mut Problems<'_>,
+) {
+    if let DeValue::Table(table) = value.get_mut() {
+        let unknown: Vec<_> = table
+            .keys()
+            .filter(|k| !fields.contains(&k.get_ref().as_ref()))
+            .cloned()
+            .collect();
+        for k in unknown {
+            let name: &str = k.get_ref();
+            if let Some(s) = suggest(name, fields.iter().copied()) {
+                problems.suggested(child(path, s));
+            }
+            problems.at(
+                k.span(),
+                &child(path, name),
+                format!("unknown key `{name}`{}", hint(name, fields)),
+            );
+            table.remove(name);
+        }
+    }
+}
+
+/// A raw struct whose unknown keys (and those of the tables it nests) can be
+/// reported before serde reads it.
+trait Nested {
+    fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>);
+}
+
+/// Applies `f` to the value of `key` when the table has it.
+fn with_child(
+    value: &mut Spanned<DeValue<'_>>,
+    key: &str,
+    path: &str,
+    f: impl FnOnce(&mut Spanned<DeValue<'_>>, &str),
+) {
+    if let DeValue::Table(table) = value.get_mut()
+        && let Some(v) = table.get_mut(key)
+    {
+        f(v, &child(path, key));
+    }
+}
+
+macro_rules! flat {
+    ($($t:ty),*) => {$(
+        impl Nested for $t {
+            fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
+                strip_keys(value, fields_of::<$t>(), path, problems);
+            }
+        }
+    )*};
+}
+flat!(RawServer, RawFunction, RawLogging, RawResponse);
+
+impl Nested for RawStateMachine {
+    fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
+        strip_keys(value, fields_of::<Self>(), path, problems);
+        with_child(value, "logging", path, |v, p| {
+            RawLogging::strip_unknown(v, p, problems);
+        });
+    }
+}
+
+impl Nested for RawResponses {
+    fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
+        strip_keys(value, fields_of::<Self>(), path, problems);
+        for key in ["success", "failure"] {
+            with_child(value, key, path, |v, p| {
+                RawResponse::strip_unknown(v, p, problems);
+            });
+        }
+    }
+}
+
+impl Nested for RawRoute {
+    fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
+        strip_keys(value, fields_of::<Self>(), path, problems);
+        with_child(value, "responses", path, |v, p| {
+            RawResponses::strip_unknown(v, p, problems);
+        });
+    }
+}
+
+/// The key names a `#[derive(Deserialize)]` struct accepts, asked of the
+/// derive itself: it passes them to `deserialize_struct`, which we capture.
+pub(crate) fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    // The capture always ends in an error by design; only `fields` matters.
+    let _ = T::deserialize(FieldCapture {
+        fields: &mut fields,
+    });
+    fields
+}
+
+struct FieldCapture<'a> {
+    fields: &'a mut &'static [&'static str],
+}
+
+impl<'de> Deserializer<'de> for FieldCapture<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.fields = fields;
+        Err(de::Error::custom("fields captured"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_come_from_the_derives() {
+        assert_eq!(
+            fields_of::<RawConfig>(),
+            ["server", "functions", "state_machines", "routes"]
+        );
+        assert!(fields_of::<RawStateMachine>().contains(&"type"));
+        assert!(fields_of::<RawRoute>().contains(&"execution_name_header"));
+    }
+
+    #[test]
+    fn key_paths_quote_non_bare_keys() {
+        assert_eq!(child("", "server"), "server");
+        assert_eq!(child("functions", "sample-func"), "functions.sample-func");
+        assert_eq!(child("functions", "a.b"), "functions.\"a.b\"");
+    }
+}

@@ -28,7 +28,7 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Check state machine definitions like ValidateStateMachineDefinition.
     Validate(commands::validate::ValidateArgs),
-    /// Serve the AWS Step Functions API over a durable store (flags only; --config comes later).
+    /// Serve the webhook routes and the AWS Step Functions API (from stepgate.toml, or flags).
     Serve(commands::serve::ServeArgs),
     /// Read executions from a store: list, describe, history.
     Executions(commands::durable::ExecutionsArgs),

@@ -3,9 +3,9 @@
 //! Owns the process lifecycle: open the store, create/update the state
 //! machines given by flags, recover unfinished executions, listen, print
 //! the bound address, and stop on SIGTERM/Ctrl-C. It must not hold API or
-//! execution semantics (those are the `api` and `engine` crates), and it
-//! does not read `stepgate.toml` yet: `--config` (routes, functions,
-//! `[server]`) comes with the config issue.
+//! execution semantics (those are the `api` and `engine` crates). This
+//! module is the flags-only mode; `--config stepgate.toml` (routes and
+//! `[server]`) is `serve_config`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,21 +23,24 @@ use store_sqlite::{SqliteOptions, SqliteStore};
 use crate::system::{now_millis, os_entropy};
 
 /// The ARN prefix of state machines created by `--state-machine`.
-const STATE_MACHINE_ARN_PREFIX: &str = "arn:aws:states:local:000000000000:stateMachine:";
+const STATE_MACHINE_ARN_PREFIX: &str = gateway::STATE_MACHINE_ARN_PREFIX;
 
 /// `stepgate serve`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Configuration by flags only for now; `--config stepgate.toml` (routes, functions, [server]) comes later.\n\nOnce listening, prints one line on stdout: {\"admin_listen\": \"ADDR:PORT\"}."
+    after_help = "With --config (or without --store/--admin-listen/--state-machine, reading ./stepgate.toml): serves the [[routes]] on server.listen and the API on server.admin_listen, and prints one line on stdout: {\"listen\": \"ADDR:PORT\", \"admin_listen\": \"ADDR:PORT\"}.\n\nWith flags only: serves the API and prints {\"admin_listen\": \"ADDR:PORT\"}."
 )]
 pub(crate) struct ServeArgs {
-    /// The store (`sqlite://FILE`); created if missing.
-    #[arg(long, default_value = "sqlite://stepgate.db")]
-    store: String,
+    /// The config file (default ./stepgate.toml when no flag below is given).
+    #[arg(long, conflicts_with_all = ["store", "admin_listen", "state_machines"])]
+    config: Option<PathBuf>,
+    /// The store (`sqlite://FILE`, default sqlite://stepgate.db); created if missing.
+    #[arg(long)]
+    store: Option<String>,
     /// Where the AWS Step Functions API listens (loopback only until the
-    /// admin token exists). Port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    admin_listen: SocketAddr,
+    /// admin token exists; default 127.0.0.1:8080). Port 0 picks a free port.
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
     /// A state machine to create or update, as NAME=DEFINITION_FILE[:STANDARD|EXPRESS]
     /// (default STANDARD); its ARN is arn:aws:states:local:000000000000:stateMachine:NAME.
     /// Repeatable.
@@ -84,13 +87,25 @@ fn parse_state_machine_flag(flag: &str) -> Result<StateMachineFlag> {
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
-    if !args.admin_listen.ip().is_loopback() {
+    // The flags-only mode predates the config file; any of its flags keeps it.
+    let flags_only =
+        args.store.is_some() || args.admin_listen.is_some() || !args.state_machines.is_empty();
+    if !flags_only {
+        let file = args
+            .config
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
+        return super::serve_config::run(&file);
+    }
+    let admin_listen = args
+        .admin_listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let store_url = args.store.as_deref().unwrap_or("sqlite://stepgate.db");
+    if !admin_listen.ip().is_loopback() {
         bail!(
-            "--admin-listen {}: the API has no authentication yet, so it only listens on a loopback address (127.0.0.1 or ::1)",
-            args.admin_listen
+            "--admin-listen {admin_listen}: the API has no authentication yet, so it only listens on a loopback address (127.0.0.1 or ::1)"
         );
     }
-    let path = super::durable::sqlite_path(&args.store)?;
+    let path = super::durable::sqlite_path(store_url)?;
     // Read and validate every definition before touching the store, so a
     // typo does not leave half of the state machines updated.
     let mut machines = Vec::new();
@@ -154,9 +169,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         if resumed > 0 {
             eprintln!("resumed {resumed} unfinished executions");
         }
-        let listener = tokio::net::TcpListener::bind(args.admin_listen)
+        let listener = tokio::net::TcpListener::bind(admin_listen)
             .await
-            .with_context(|| format!("--admin-listen {}: cannot listen", args.admin_listen))?;
+            .with_context(|| format!("--admin-listen {admin_listen}: cannot listen"))?;
         let bound = listener
             .local_addr()
             .context("cannot read the bound address")?;
@@ -174,7 +189,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         // If the handler cannot be installed, only SIGTERM stops us.
         if tokio::signal::ctrl_c().await.is_err() {

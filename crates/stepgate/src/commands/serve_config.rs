@@ -1,0 +1,148 @@
+//! `stepgate serve --config stepgate.toml`: the gateway and the API from the
+//! config file.
+//!
+//! Owns the process lifecycle of the config mode: load the config (its
+//! errors printed as they are, exit 1), refuse what is not built yet (a
+//! non-loopback admin address needs `admin_token` auth), open
+//! `server.store`, put every `[state_machines.NAME]` at
+//! `arn:aws:states:local:000000000000:stateMachine:NAME`, recover, serve the
+//! webhook routes on `server.listen` and the API on `server.admin_listen`,
+//! print `{"listen": ..., "admin_listen": ...}` with the bound ports, and stop
+//! both on SIGTERM/Ctrl-C. It must not hold request or execution semantics
+//! (the `gateway`, `api` and `engine` crates do).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use engine::scheduler::{Engine, EngineClock, Limits, NoTasks};
+use gateway::GatewayRoute;
+use serde_json::json;
+use store::{NewStateMachine, StateMachineType, Store};
+use store_sqlite::{SqliteOptions, SqliteStore};
+
+use crate::system::{now_millis, os_entropy};
+
+/// The logging JSON the engine reads with `LoggingConfig::from_json`.
+fn logging_json(logging: &config::Logging) -> String {
+    let level = match logging.level {
+        config::LogLevel::All => "ALL",
+        config::LogLevel::Error => "ERROR",
+        config::LogLevel::Fatal => "FATAL",
+        config::LogLevel::Off => "OFF",
+    };
+    json!({
+        "level": level,
+        "include_execution_data": logging.include_execution_data,
+        "destination": logging.destination.as_ref().map(|p| p.to_string_lossy().into_owned()),
+    })
+    .to_string()
+}
+
+pub(crate) fn run(file: &Path) -> Result<ExitCode> {
+    let config = match config::load(file) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let server = config.server().clone();
+    if !server.admin_listen.ip().is_loopback() {
+        bail!(
+            "{}: server.admin_listen = {}: admin_token auth is not supported yet, so the admin API only listens on a loopback address (127.0.0.1 or ::1)",
+            file.display(),
+            server.admin_listen
+        );
+    }
+    let config::Store::Sqlite { path } = server.store.clone();
+    let routes = GatewayRoute::from_config(&config);
+    for route in &routes {
+        if let Some(reason) = route.unsupported() {
+            tracing::warn!(
+                "route {} {}: answers 501: {reason}",
+                route.method.as_str(),
+                route.path.text
+            );
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let store =
+            SqliteStore::open(&path, SqliteOptions::default()).map_err(|e| anyhow!("{e}"))?;
+        for machine in config.state_machines() {
+            store
+                .put_state_machine(NewStateMachine {
+                    arn: gateway::state_machine_arn(&machine.name),
+                    name: machine.name.clone(),
+                    definition: machine.definition.clone(),
+                    machine_type: match machine.state_machine_type {
+                        config::StateMachineType::Standard => StateMachineType::Standard,
+                        config::StateMachineType::Express => StateMachineType::Express,
+                    },
+                    logging: logging_json(&machine.logging),
+                    created: now_millis(),
+                })
+                .await
+                .map_err(|e| anyhow!("state machine {}: {e}", machine.name))?;
+        }
+        let engine = Engine::new(
+            store,
+            Arc::new(NoTasks),
+            EngineClock::new(now_millis()),
+            Limits::default(),
+            asl::entropy::Entropy::next_u64(&mut os_entropy()),
+        );
+        let resumed = engine.recover().await.map_err(|e| anyhow!("{e}"))?;
+        if resumed > 0 {
+            eprintln!("resumed {resumed} unfinished executions");
+        }
+        let webhooks = tokio::net::TcpListener::bind(server.listen)
+            .await
+            .with_context(|| format!("server.listen = {}: cannot listen", server.listen))?;
+        let admin = tokio::net::TcpListener::bind(server.admin_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "server.admin_listen = {}: cannot listen",
+                    server.admin_listen
+                )
+            })?;
+        let listen = webhooks
+            .local_addr()
+            .context("cannot read the bound address")?;
+        let admin_listen = admin
+            .local_addr()
+            .context("cannot read the bound address")?;
+        // Tests and scripts wait for this line to learn the real ports.
+        println!(
+            "{}",
+            json!({ "listen": listen.to_string(), "admin_listen": admin_listen.to_string() })
+        );
+        // One signal stops both servers: each waits on the same channel.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            super::serve::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            // An error means the sender is gone, which also means stop.
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let webhook_server = axum::serve(webhooks, gateway::router(engine.clone(), routes))
+            .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let admin_server = axum::serve(admin, api::router(engine.clone()))
+            .with_graceful_shutdown(stopped(stop_rx));
+        let (w, a) = tokio::join!(webhook_server, admin_server);
+        w.context("the webhook server failed")?;
+        a.context("the API server failed")?;
+        // In-flight acknowledgements have been answered; what is still
+        // running is durable and resumes at the next start.
+        engine.halt();
+        Ok(ExitCode::SUCCESS)
+    })
+}

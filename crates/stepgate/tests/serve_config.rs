@@ -1,0 +1,196 @@
+//! `stepgate serve --config`: a real process serving a webhook route from
+//! `stepgate.toml`, driven with raw HTTP/1.1 over `TcpStream` (as in
+//! `crash.rs`), checked through the admin API.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Kills the server even when an assertion fails.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One request; returns the status and the JSON body.
+fn request(addr: SocketAddr, head: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let text = String::from_utf8(response).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, serde_json::from_str(body).expect("JSON body"))
+}
+
+fn api(addr: SocketAddr, action: &str, body: &Value) -> Value {
+    let head = format!(
+        "POST / HTTP/1.1\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0"
+    );
+    let (status, body) = request(addr, &head, &body.to_string());
+    assert_eq!(status, 200, "{action}: {body}");
+    body
+}
+
+#[test]
+fn webhook_from_config_runs_to_success_with_the_payload() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(
+        &config,
+        r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+store = "sqlite://store.db"
+
+[state_machines.hooks]
+type = "STANDARD"
+definition = '{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"S"},"S":{"Type":"Succeed"}}}'
+
+[[routes]]
+method = "POST"
+path = "/hooks/{source}"
+state_machine = "hooks"
+mode = "async"
+responses.success = { status = 200, body = '{"status": "webhook submitted"}' }
+responses.failure = { status = 500, body = '{"status": "webhook failed"}' }
+"#,
+    )
+    .expect("write config");
+    let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let server = Server(child);
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("listen line");
+    let ports: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        panic!(
+            "bad listen line {line:?} ({e}); log:\n{}",
+            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+        )
+    });
+    let addr =
+        |key: &str| -> SocketAddr { ports[key].as_str().and_then(|s| s.parse().ok()).expect(key) };
+    let (listen, admin) = (addr("listen"), addr("admin_listen"));
+    assert_ne!(listen.port(), 0);
+    assert_ne!(admin.port(), 0);
+    assert!(
+        dir.path().join("store.db").exists(),
+        "store relative to the config"
+    );
+
+    let payload = r##"{"msg": "say \"hi\" \\ C:\\path", "u": "héllo 😀 \u00e9", "t": "$input #set", "n": [1, {"x": null}]}"##;
+    let (status, body) = request(
+        listen,
+        "POST /hooks/github HTTP/1.1\r\nContent-Type: application/json",
+        payload,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"status": "webhook submitted"}));
+
+    // Wrong path on the webhook address: JSON 404, nothing started.
+    let (status, _) = request(listen, "POST /nope HTTP/1.1", "{}");
+    assert_eq!(status, 404);
+
+    let machine = "arn:aws:states:local:000000000000:stateMachine:hooks";
+    let list = api(
+        admin,
+        "ListExecutions",
+        &json!({ "stateMachineArn": machine }),
+    );
+    let executions = list["executions"].as_array().expect("executions");
+    assert_eq!(executions.len(), 1, "{list}");
+    let arn = executions[0]["executionArn"]
+        .as_str()
+        .expect("arn")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let described = loop {
+        let d = api(admin, "DescribeExecution", &json!({ "executionArn": arn }));
+        if d["status"] != "RUNNING" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "still running: {d}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    let expected: Value = serde_json::from_str(payload).expect("json");
+    let input: Value =
+        serde_json::from_str(described["input"].as_str().expect("input")).expect("json");
+    let output: Value =
+        serde_json::from_str(described["output"].as_str().expect("output")).expect("json");
+    assert_eq!(input, expected);
+    assert_eq!(output, expected);
+    drop(server);
+}
+
+#[test]
+fn invalid_config_exits_1_with_the_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(&config, "[server]\nlisten = \"nope\"\nbogus = 1\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stepgate.toml:2"), "{stderr}");
+    assert!(stderr.contains("bogus"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn non_loopback_admin_address_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"0.0.0.0:0\"\nadmin_token = \"secret\"\nstore = \"sqlite://s.db\"\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("admin_token auth is not supported yet"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("s.db").exists(),
+        "refused before opening the store"
+    );
+}

@@ -38,11 +38,56 @@ fn open(path: &Path) -> Result<SqliteStore> {
     SqliteStore::open(path, SqliteOptions::default()).map_err(|e| anyhow!("{e}"))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// The async runtime every store-backed command runs on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+/// A state machine to store before the engine starts.
+pub(crate) struct Machine {
+    pub(crate) name: String,
+    pub(crate) definition: String,
+    pub(crate) machine_type: StateMachineType,
+    /// Logging configuration as JSON text (`{}` = off).
+    pub(crate) logging: String,
+}
+
+/// Opens the store at `path`, stores (or versions) `machines` at their local
+/// ARNs, builds the engine and resumes what an earlier process left
+/// unfinished: the start-up of `run --store` and `serve`.
+pub(crate) async fn start_engine(
+    path: &Path,
+    machines: Vec<Machine>,
+) -> Result<Engine<SqliteStore>> {
+    let store = open(path)?;
+    for m in machines {
+        store
+            .put_state_machine(NewStateMachine {
+                arn: gateway::state_machine_arn(&m.name),
+                name: m.name.clone(),
+                definition: m.definition,
+                machine_type: m.machine_type,
+                logging: m.logging,
+                created: now_millis(),
+            })
+            .await
+            .map_err(|e| anyhow!("state machine {}: {e}", m.name))?;
+    }
+    let engine = Engine::new(
+        store,
+        Arc::new(NoTasks),
+        EngineClock::new(now_millis()),
+        Limits::default(),
+        asl::entropy::Entropy::next_u64(&mut os_entropy()),
+    );
+    let resumed = engine.recover().await.map_err(|e| anyhow!("{e}"))?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resumed unfinished executions");
+    }
+    Ok(engine)
 }
 
 /// Runs one execution durably and prints its result like the in-memory `run`.
@@ -57,29 +102,17 @@ pub(crate) fn run_durable(
     let path = sqlite_path(store_url)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let store = open(&path)?;
-        let arn = format!("arn:aws:states:local:000000000000:stateMachine:{state_machine_name}");
-        store
-            .put_state_machine(NewStateMachine {
-                arn: arn.clone(),
+        let arn = gateway::state_machine_arn(state_machine_name);
+        let engine = start_engine(
+            &path,
+            vec![Machine {
                 name: state_machine_name.to_owned(),
                 definition: definition.to_owned(),
                 machine_type,
                 logging: "{}".into(),
-                created: now_millis(),
-            })
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let mut seed = os_entropy();
-        let engine = Engine::new(
-            store,
-            Arc::new(NoTasks),
-            EngineClock::new(now_millis()),
-            Limits::default(),
-            asl::entropy::Entropy::next_u64(&mut seed),
-        );
-        // Executions an earlier run left unfinished in this file go on too.
-        engine.recover().await.map_err(|e| anyhow!("{e}"))?;
+            }],
+        )
+        .await?;
         let outcome = engine
             .start_execution(StartRequest {
                 state_machine_arn: arn,

@@ -10,20 +10,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use asl::parse::{ParseOptions, parse_definition_with};
 use clap::Args;
-use engine::scheduler::{Engine, EngineClock, Limits, NoTasks};
 use serde_json::json;
-use store::{NewStateMachine, StateMachineType, Store};
-use store_sqlite::{SqliteOptions, SqliteStore};
-
-use crate::system::{now_millis, os_entropy};
-
-/// The ARN prefix of state machines created by `--state-machine`.
-const STATE_MACHINE_ARN_PREFIX: &str = gateway::STATE_MACHINE_ARN_PREFIX;
+use store::StateMachineType;
 
 /// `stepgate serve`
 #[derive(Debug, Args)]
@@ -138,37 +130,18 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         machines.push((flag, definition));
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = super::durable::runtime()?;
     rt.block_on(async move {
-        let store =
-            SqliteStore::open(&path, SqliteOptions::default()).map_err(|e| anyhow!("{e}"))?;
-        for (flag, definition) in machines {
-            store
-                .put_state_machine(NewStateMachine {
-                    arn: format!("{STATE_MACHINE_ARN_PREFIX}{}", flag.name),
-                    name: flag.name.clone(),
-                    definition,
-                    machine_type: flag.machine_type,
-                    logging: "{}".into(),
-                    created: now_millis(),
-                })
-                .await
-                .map_err(|e| anyhow!("state machine {}: {e}", flag.name))?;
-        }
-        let engine = Engine::new(
-            store,
-            Arc::new(NoTasks),
-            EngineClock::new(now_millis()),
-            Limits::default(),
-            asl::entropy::Entropy::next_u64(&mut os_entropy()),
-        );
-        let resumed = engine.recover().await.map_err(|e| anyhow!("{e}"))?;
-        if resumed > 0 {
-            eprintln!("resumed {resumed} unfinished executions");
-        }
+        let machines = machines
+            .into_iter()
+            .map(|(flag, definition)| super::durable::Machine {
+                name: flag.name,
+                definition,
+                machine_type: flag.machine_type,
+                logging: "{}".into(),
+            })
+            .collect();
+        let engine = super::durable::start_engine(&path, machines).await?;
         let listener = tokio::net::TcpListener::bind(admin_listen)
             .await
             .with_context(|| format!("--admin-listen {admin_listen}: cannot listen"))?;

@@ -13,16 +13,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow, bail};
-use engine::scheduler::{Engine, EngineClock, Limits, NoTasks};
+use anyhow::{Context, Result, bail};
 use gateway::GatewayRoute;
 use serde_json::json;
-use store::{NewStateMachine, StateMachineType, Store};
-use store_sqlite::{SqliteOptions, SqliteStore};
-
-use crate::system::{now_millis, os_entropy};
+use store::StateMachineType;
 
 /// The logging JSON the engine reads with `LoggingConfig::from_json`.
 fn logging_json(logging: &config::Logging) -> String {
@@ -67,40 +62,22 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
             );
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = super::durable::runtime()?;
     rt.block_on(async move {
-        let store =
-            SqliteStore::open(&path, SqliteOptions::default()).map_err(|e| anyhow!("{e}"))?;
-        for machine in config.state_machines() {
-            store
-                .put_state_machine(NewStateMachine {
-                    arn: gateway::state_machine_arn(&machine.name),
-                    name: machine.name.clone(),
-                    definition: machine.definition.clone(),
-                    machine_type: match machine.state_machine_type {
-                        config::StateMachineType::Standard => StateMachineType::Standard,
-                        config::StateMachineType::Express => StateMachineType::Express,
-                    },
-                    logging: logging_json(&machine.logging),
-                    created: now_millis(),
-                })
-                .await
-                .map_err(|e| anyhow!("state machine {}: {e}", machine.name))?;
-        }
-        let engine = Engine::new(
-            store,
-            Arc::new(NoTasks),
-            EngineClock::new(now_millis()),
-            Limits::default(),
-            asl::entropy::Entropy::next_u64(&mut os_entropy()),
-        );
-        let resumed = engine.recover().await.map_err(|e| anyhow!("{e}"))?;
-        if resumed > 0 {
-            eprintln!("resumed {resumed} unfinished executions");
-        }
+        let machines = config
+            .state_machines()
+            .iter()
+            .map(|machine| super::durable::Machine {
+                name: machine.name.clone(),
+                definition: machine.definition.clone(),
+                machine_type: match machine.state_machine_type {
+                    config::StateMachineType::Standard => StateMachineType::Standard,
+                    config::StateMachineType::Express => StateMachineType::Express,
+                },
+                logging: logging_json(&machine.logging),
+            })
+            .collect();
+        let engine = super::durable::start_engine(&path, machines).await?;
         let webhooks = tokio::net::TcpListener::bind(server.listen)
             .await
             .with_context(|| format!("server.listen = {}: cannot listen", server.listen))?;

@@ -30,6 +30,21 @@ use crate::journal::JournalEvent;
 use crate::live::{Applied, LiveError, LiveExecution};
 use crate::logging::{ExecutionLogger, LogLevel, LoggingConfig};
 
+/// The names of the metrics the engine records (with the `metrics` crate;
+/// the binary chooses the exporter). Scraped as Prometheus series.
+pub mod metrics_names {
+    /// Gauge: executions in memory, running.
+    pub const RUNNING: &str = "stepgate_executions_running";
+    /// Gauge: executions durably started (or recovered) that wait for a
+    /// running slot (`Limits::max_running`): the engine's queue depth.
+    pub const WAITING: &str = "stepgate_executions_waiting";
+    /// Counter: executions that ended, by `status` (SUCCEEDED, FAILED,
+    /// TIMED_OUT, ABORTED).
+    pub const FINISHED: &str = "stepgate_executions_finished_total";
+    /// Counter: executions durably started, by `type` (STANDARD, EXPRESS).
+    pub const STARTED: &str = "stepgate_executions_started_total";
+}
+
 /// A boxed future, for the [`TaskInvoker`] trait object.
 pub type TaskFuture = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
 
@@ -298,6 +313,8 @@ impl<S: Store> Engine<S> {
             })
             .await?;
         if let StartOutcome::Started(record) = &outcome {
+            metrics::counter!(metrics_names::STARTED, "type" => record.machine_type.as_str())
+                .increment(1);
             self.spawn_execution(record.clone(), None);
         }
         Ok(outcome)
@@ -434,11 +451,16 @@ impl<S: Store> Engine<S> {
             .unwrap_or_else(|p| p.into_inner())
             .insert(record.arn.clone(), tx.clone());
         let engine = self.clone();
+        metrics::gauge!(metrics_names::WAITING).increment(1.0);
         self.spawn(async move {
             let arn = record.arn.clone();
             // Wait for a slot: the start is durable already, only the run waits.
             let permit = Arc::clone(&engine.inner.slots).acquire_owned().await;
-            if let Err(e) = engine.run_execution(record, resume, tx, rx).await {
+            metrics::gauge!(metrics_names::WAITING).decrement(1.0);
+            metrics::gauge!(metrics_names::RUNNING).increment(1.0);
+            let outcome = engine.run_execution(record, resume, tx, rx).await;
+            metrics::gauge!(metrics_names::RUNNING).decrement(1.0);
+            if let Err(e) = outcome {
                 // The execution stays RUNNING in the store and resumes on the
                 // next recovery.
                 tracing::error!(execution_arn = %arn, error = %e, "execution stopped running here; it resumes on the next recovery");
@@ -529,6 +551,15 @@ impl<S: Store> Engine<S> {
     /// Commits a step (Express: only its completion; its history goes to
     /// the logs, not the store).
     async fn commit(&self, applied: &Applied, express: bool) -> Result<(), EngineError> {
+        let result = self.commit_step(applied, express).await;
+        if let (Ok(()), Some(completion)) = (&result, &applied.step.completion) {
+            metrics::counter!(metrics_names::FINISHED, "status" => completion.status.as_str())
+                .increment(1);
+        }
+        result
+    }
+
+    async fn commit_step(&self, applied: &Applied, express: bool) -> Result<(), EngineError> {
         if express {
             if let Some(completion) = &applied.step.completion {
                 let step = store::ExecutionStep {

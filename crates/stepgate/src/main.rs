@@ -2,6 +2,7 @@
 //!
 //! Each subcommand lives in `commands/<name>.rs`; the libraries do the work.
 
+mod admin;
 mod commands;
 mod system;
 

@@ -449,6 +449,25 @@ pub(crate) fn backend_error(path: &Path, e: &rusqlite::Error) -> StoreError {
 }
 
 impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        // A dead writer thread means no write can be acknowledged, even if
+        // reads still work.
+        let writer_alive = self.inner.writer.as_ref().is_some_and(|w| !w.is_finished())
+            && self.inner.commands.as_ref().is_some_and(|c| !c.is_closed());
+        if !writer_alive {
+            return Err(StoreError::Backend(format!(
+                "{}: the writer thread has stopped; restart stepgate",
+                self.inner.path.display()
+            )));
+        }
+        self.state_machine(
+            "arn:aws:states:local:000000000000:stateMachine:stepgate-ping",
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn put_state_machine(
         &self,
         sm: NewStateMachine,

@@ -413,10 +413,24 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// What [`Store::ping`] looks up: an ARN no state machine has.
+const PING_ARN: &str = "arn:aws:states:local:000000000000:stateMachine:stepgate-ping";
+
 /// The durable store. Every method is one atomic operation; a returned `Ok`
 /// means the change is durable (fsynced for SQLite, committed for
 /// PostgreSQL).
 pub trait Store: Send + Sync + 'static {
+    /// Whether the store answers right now (for `/readyz`): a real round
+    /// trip, never a cached answer. The default reads a state machine that
+    /// does not exist; backends with more moving parts (a writer thread, a
+    /// connection pool) also check those.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async {
+            self.state_machine(PING_ARN, None).await?;
+            Ok(())
+        }
+    }
+
     /// Creates a state machine or, if its definition, type or logging
     /// changed, stores a new version of it. Returns the current version.
     fn put_state_machine(

@@ -28,6 +28,10 @@ use crate::{
     StateMachineType, Store, StoreError, TimerRow,
 };
 
+async fn ping_answers<S: Store>(store: S) {
+    store.ping().await.expect("a fresh store answers a ping");
+}
+
 /// Runs every test of the kit, each on a fresh store from `make`, in order;
 /// panics (naming the test) on the first failure.
 pub async fn run_all<S: Store>(make: impl Fn() -> S) {
@@ -38,6 +42,7 @@ pub async fn run_all<S: Store>(make: impl Fn() -> S) {
         )*};
     }
     run!(
+        ping_answers,
         state_machine_versions,
         start_execution_stores_record_and_journal_entry_0,
         start_execution_needs_the_state_machine_version,

@@ -150,7 +150,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
             .context("cannot read the bound address")?;
         // Tests and scripts wait for this line to learn the real port.
         println!("{}", json!({ "admin_listen": bound.to_string() }));
-        axum::serve(listener, api::router(engine.clone()))
+        axum::serve(listener, crate::admin::router(engine.clone(), None))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the API server failed")?;

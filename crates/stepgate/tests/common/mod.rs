@@ -132,38 +132,48 @@ impl Response {
 }
 
 /// One request on a fresh connection: `head` is the request line plus any
-/// header lines (without Host, Content-Length, Connection).
+/// header lines (without Host, Content-Length, Connection). Panics on any
+/// IO or protocol error.
 pub fn request(addr: SocketAddr, head: &str, body: &[u8]) -> Response {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    try_request(addr, head, body).unwrap_or_else(|e| panic!("{head}: {e}"))
+}
+
+/// [`request`] that reports IO and protocol errors instead of panicking
+/// (for tests that expect connections to be cut).
+pub fn try_request(addr: SocketAddr, head: &str, body: &[u8]) -> Result<Response, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(io)?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+        .map_err(io)?;
     let mut bytes = format!(
         "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
     bytes.extend_from_slice(body);
-    stream.write_all(&bytes).expect("write");
+    stream.write_all(&bytes).map_err(io)?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let text = String::from_utf8(response).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
+    stream.read_to_end(&mut response).map_err(io)?;
+    let text = String::from_utf8(response).map_err(|e| e.to_string())?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("not a full response: {text:?}"))?;
     let mut lines = head.split("\r\n");
     let status = lines
         .next()
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
-        .expect("status");
+        .ok_or_else(|| format!("no status line: {head:?}"))?;
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Response {
+    Ok(Response {
         status,
         headers,
         body: body.to_owned(),
-    }
+    })
 }
 
 /// One Step Functions API call on the admin address; asserts 200.

@@ -35,6 +35,8 @@ enum Command {
     Executions(commands::durable::ExecutionsArgs),
     /// Check a stepgate.toml: every problem with its line and key, or OK.
     CheckConfig(commands::check_config::CheckConfigArgs),
+    /// Write a new project (the webhook → workflow → function example) to DIR.
+    Init(commands::init::InitArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for a person: log files and pipes get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Executions(args) => commands::durable::executions(args),
         Command::CheckConfig(args) => commands::check_config::run(args),
+        Command::Init(args) => commands::init::run(args),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use engine::scheduler::{Engine, EngineClock, Limits, NoTasks, StartRequest};
+use engine::scheduler::{Engine, EngineClock, Limits, NoTasks, StartRequest, TaskInvoker};
 use serde_json::{Map, Value, json};
 use store::{
     ExecutionFilter, ExecutionRecord, ExecutionStatus, NewStateMachine, StartOutcome,
@@ -57,10 +57,12 @@ pub(crate) struct Machine {
 
 /// Opens the store at `path`, stores (or versions) `machines` at their local
 /// ARNs, builds the engine and resumes what an earlier process left
-/// unfinished: the start-up of `run --store` and `serve`.
+/// unfinished: the start-up of `run --store` and `serve`. `tasks` runs Task
+/// states (`NoTasks` where there is no config with functions).
 pub(crate) async fn start_engine(
     path: &Path,
     machines: Vec<Machine>,
+    tasks: Arc<dyn TaskInvoker>,
 ) -> Result<Engine<SqliteStore>> {
     let store = open(path)?;
     for m in machines {
@@ -78,7 +80,7 @@ pub(crate) async fn start_engine(
     }
     let engine = Engine::new(
         store,
-        Arc::new(NoTasks),
+        tasks,
         EngineClock::new(now_millis()),
         Limits::default(),
         asl::entropy::Entropy::next_u64(&mut os_entropy()),
@@ -111,6 +113,7 @@ pub(crate) fn run_durable(
                 machine_type,
                 logging: "{}".into(),
             }],
+            Arc::new(NoTasks),
         )
         .await?;
         let outcome = engine

@@ -2,6 +2,7 @@
 
 pub(crate) mod check_config;
 pub(crate) mod durable;
+pub(crate) mod init;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod serve_config;

@@ -141,7 +141,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
                 logging: "{}".into(),
             })
             .collect();
-        let engine = super::durable::start_engine(&path, machines).await?;
+        let engine = super::durable::start_engine(
+            &path,
+            machines,
+            std::sync::Arc::new(engine::scheduler::NoTasks),
+        )
+        .await?;
         let listener = tokio::net::TcpListener::bind(admin_listen)
             .await
             .with_context(|| format!("--admin-listen {admin_listen}: cannot listen"))?;

@@ -5,7 +5,8 @@
 //! errors printed as they are, exit 1), refuse what is not built yet (a
 //! non-loopback admin address needs `admin_token` auth), open
 //! `server.store`, put every `[state_machines.NAME]` at
-//! `arn:aws:states:local:000000000000:stateMachine:NAME`, recover, serve the
+//! `arn:aws:states:local:000000000000:stateMachine:NAME`, run Task states
+//! with the `[functions.NAME]` (`functions` crate), recover, serve the
 //! webhook routes on `server.listen` and the API on `server.admin_listen`,
 //! print `{"listen": ..., "admin_listen": ...}` with the bound ports, and stop
 //! both on SIGTERM/Ctrl-C. It must not hold request or execution semantics
@@ -13,6 +14,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use gateway::GatewayRoute;
@@ -51,6 +53,20 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
             server.admin_listen
         );
     }
+    // Commands run in the config file's directory, like every relative
+    // path in it; a runtime that is not built yet is refused before the
+    // store is opened.
+    let config_dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let tasks = match functions::FunctionInvoker::from_config(&config, config_dir) {
+        Ok(invoker) => Arc::new(invoker),
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let config::Store::Sqlite { path } = server.store.clone();
     let routes = GatewayRoute::from_config(&config);
     for route in &routes {
@@ -77,7 +93,7 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
                 logging: logging_json(&machine.logging),
             })
             .collect();
-        let engine = super::durable::start_engine(&path, machines).await?;
+        let engine = super::durable::start_engine(&path, machines, tasks).await?;
         let webhooks = tokio::net::TcpListener::bind(server.listen)
             .await
             .with_context(|| format!("server.listen = {}: cannot listen", server.listen))?;

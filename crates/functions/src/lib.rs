@@ -1,0 +1,324 @@
+//! Functions: what runs when a Task state calls Lambda.
+//!
+//! This crate owns [`FunctionInvoker`], the engine's
+//! [`TaskInvoker`] for the `[functions.NAME]`
+//! of `stepgate.toml`. It answers the Task resources that name a function —
+//! `arn:aws:states:::lambda:invoke` (result shaped like Lambda's `Invoke`
+//! response, `Payload` inside) and a Lambda function ARN used directly (the
+//! result is the payload) — and hands every other resource to
+//! [`NoTasks`]. It must not hold ASL semantics
+//! (retries, catchers, timeouts as `States.Timeout` are the interpreter's)
+//! nor durability (the engine re-invokes tasks after a crash: functions run
+//! at least once).
+//!
+//! Principal types and modules:
+//! - [`FunctionInvoker`]: built once from the typed config
+//!   ([`FunctionInvoker::from_config`]); cheap to share.
+//! - [`FunctionsError`]: why a config's functions cannot run here.
+//! - [`resource`]: parsing `Resource` and Lambda's `FunctionName` forms.
+//! - `command`: the `command` runtime — one process per invocation, the
+//!   event as JSON on stdin, the result as JSON on stdout, stderr lines as
+//!   logs, bounded in time, output size and concurrency.
+//! - [`lambda`]: AWS's response shape, error names and causes.
+//!
+//! This is the minimal functions layer the seed scenario needs. The
+//! `lambda-runtime` and `http` runtimes, `.waitForTaskToken` callbacks and
+//! activities arrive with the functions issue; until then they are refused
+//! or fail the task with a cause that says so, never a fake success:
+//!
+//! ```
+//! let text = r#"
+//! [functions.resize]
+//! runtime = "lambda-runtime"
+//! command = ["./resize"]
+//! "#;
+//! let config = config::parse(text, "stepgate.toml".as_ref()).expect("valid config");
+//! let refused = functions::FunctionInvoker::from_config(&config, ".".as_ref()).unwrap_err();
+//! assert_eq!(
+//!     refused.to_string(),
+//!     r#"functions.resize: runtime "lambda-runtime" is not supported yet; use runtime = "command""#
+//! );
+//! ```
+//!
+//! Design: a process per invocation, not a pool of warm workers. It is the
+//! simplest thing that honours Lambda's contract (a fresh event, a result,
+//! a timeout) and isolates invocations from each other; warm workers are what
+//! the `lambda-runtime` runtime will bring. Rejected: running commands
+//! through `sh -c` (quoting bugs, and the group kill would only reach the
+//! shell's tree by accident).
+
+pub mod lambda;
+pub mod resource;
+
+mod command;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use asl::failure::{Failure, STATES_TASK_FAILED};
+use asl::interpreter::TaskRequest;
+use engine::scheduler::{NoTasks, TaskFuture, TaskInvoker};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+pub use command::RESPONSE_LIMIT_BYTES;
+
+use crate::command::CommandFunction;
+use crate::resource::{FunctionRef, TaskResource};
+
+/// Why the functions of a config cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionsError {
+    /// A runtime that is not built yet.
+    #[error(
+        "functions.{name}: runtime \"{runtime}\" is not supported yet; use runtime = \"command\""
+    )]
+    UnsupportedRuntime {
+        /// The function's name.
+        name: String,
+        /// `lambda-runtime` or `http`.
+        runtime: &'static str,
+    },
+    /// The config file's directory cannot be made absolute.
+    #[error("{}: cannot resolve the config file's directory: {source}", dir.display())]
+    BaseDir {
+        /// The directory given.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Runs `[functions.NAME]` for Task states; see the crate docs.
+#[derive(Debug, Clone)]
+pub struct FunctionInvoker {
+    functions: Arc<BTreeMap<String, CommandFunction>>,
+}
+
+impl FunctionInvoker {
+    /// Builds the invoker for `config`'s functions. `base_dir` is the config
+    /// file's directory: commands run there. A function whose runtime is
+    /// not built yet is refused (the first one, by name).
+    ///
+    /// `concurrency` not set means 1 invocation at a time per function (the
+    /// functions issue's rule: a function is not assumed to be safe to run
+    /// in parallel with itself); further invocations wait for a slot.
+    pub fn from_config(
+        config: &config::Config,
+        base_dir: &Path,
+    ) -> Result<FunctionInvoker, FunctionsError> {
+        let base_dir = std::path::absolute(base_dir).map_err(|source| FunctionsError::BaseDir {
+            dir: base_dir.to_path_buf(),
+            source,
+        })?;
+        let mut functions = BTreeMap::new();
+        for (name, function) in config.functions() {
+            let command = match &function.runtime {
+                config::Runtime::Command { command } => command,
+                config::Runtime::LambdaRuntime { .. } => {
+                    return Err(FunctionsError::UnsupportedRuntime {
+                        name: name.clone(),
+                        runtime: "lambda-runtime",
+                    });
+                }
+                config::Runtime::Http { .. } => {
+                    return Err(FunctionsError::UnsupportedRuntime {
+                        name: name.clone(),
+                        runtime: "http",
+                    });
+                }
+            };
+            let concurrency = function
+                .concurrency
+                .map_or(1, |n| usize::try_from(n.get()).unwrap_or(usize::MAX));
+            functions.insert(
+                name.clone(),
+                CommandFunction::new(
+                    name,
+                    command,
+                    &base_dir,
+                    function.timeout,
+                    concurrency,
+                    function.environment.clone(),
+                ),
+            );
+        }
+        Ok(FunctionInvoker {
+            functions: Arc::new(functions),
+        })
+    }
+
+    /// The names of the functions it runs, sorted.
+    pub fn function_names(&self) -> impl Iterator<Item = &str> {
+        self.functions.keys().map(String::as_str)
+    }
+
+    async fn perform(self, request: TaskRequest) -> Result<Value, Failure> {
+        // Counted from when the task was handed over, like the
+        // interpreter's own `TimeoutSeconds` timer.
+        let task_deadline = request
+            .timeout_seconds
+            .map(|s| command::deadline_after(Duration::from_secs(s)));
+        match resource::parse_resource(&request.resource) {
+            TaskResource::LambdaInvoke => {
+                let (function, event) = invoke_parameters(&request.parameters)?;
+                let request_id = new_request_id();
+                let function = match function {
+                    Ok(function) => function,
+                    Err(e) => {
+                        return Err(Failure::new(
+                            lambda::LAMBDA_INVALID_PARAMETER_VALUE,
+                            lambda::invalid_name_cause(&e.to_string(), &request_id),
+                        ));
+                    }
+                };
+                let response = self
+                    .call(&function, &event, &request_id, task_deadline)
+                    .await?;
+                Ok(lambda::invoke_result(
+                    response.payload,
+                    response.payload_bytes,
+                    &request_id,
+                ))
+            }
+            TaskResource::LambdaFunction(function) => {
+                let request_id = new_request_id();
+                let response = self
+                    .call(&function, &request.parameters, &request_id, task_deadline)
+                    .await?;
+                Ok(response.payload)
+            }
+            TaskResource::LambdaInvokeWaitForTaskToken => Err(Failure::new(
+                STATES_TASK_FAILED,
+                format!(
+                    "Resource '{}': callbacks (.waitForTaskToken) are not supported yet; they arrive with the functions issue. Use arn:aws:states:::lambda:invoke.",
+                    request.resource
+                ),
+            )),
+            TaskResource::Other => NoTasks.invoke(request).await,
+        }
+    }
+
+    async fn call(
+        &self,
+        function: &FunctionRef,
+        event: &Value,
+        request_id: &str,
+        task_deadline: Option<Instant>,
+    ) -> Result<command::Response, Failure> {
+        let Some(runner) = self.functions.get(&function.name) else {
+            return Err(Failure::new(
+                lambda::LAMBDA_RESOURCE_NOT_FOUND,
+                lambda::not_found_cause(function, request_id),
+            ));
+        };
+        runner
+            .invoke(event, request_id, task_deadline)
+            .await
+            .map_err(lambda::failure)
+    }
+}
+
+impl TaskInvoker for FunctionInvoker {
+    fn invoke(&self, request: TaskRequest) -> TaskFuture {
+        Box::pin(self.clone().perform(request))
+    }
+}
+
+/// A Lambda request id (AWS: a UUID).
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The function (or why its name is malformed) and the event.
+type InvokeParameters = (Result<FunctionRef, resource::InvalidFunctionName>, Value);
+
+/// `lambda:invoke`'s `Parameters`: the function and the event.
+///
+/// No `Payload` means an empty event: Lambda's `Invoke` without a payload
+/// hands the function `{}`. A `Qualifier` parameter is tolerated like a
+/// qualifier in the name (one version of each function). Only the
+/// `RequestResponse` invocation type exists here; `Event` and `DryRun` fail
+/// the task rather than pretend. A missing or non-string `FunctionName` is
+/// `States.Runtime` (AWS refuses it when the definition is created).
+fn invoke_parameters(parameters: &Value) -> Result<InvokeParameters, Failure> {
+    let empty = Map::new();
+    let fields = match parameters {
+        Value::Object(fields) => fields,
+        Value::Null => &empty,
+        other => {
+            return Err(Failure::runtime(format!(
+                "arn:aws:states:::lambda:invoke needs Parameters with a FunctionName; got {other}"
+            )));
+        }
+    };
+    let Some(Value::String(name)) = fields.get("FunctionName") else {
+        return Err(Failure::runtime(match fields.get("FunctionName") {
+            None => {
+                "arn:aws:states:::lambda:invoke: the field 'FunctionName' is required".to_owned()
+            }
+            Some(other) => format!(
+                "arn:aws:states:::lambda:invoke: the value for the field 'FunctionName' must be a STRING, got {other}"
+            ),
+        }));
+    };
+    if let Some(kind) = fields.get("InvocationType")
+        && kind.as_str() != Some("RequestResponse")
+    {
+        return Err(Failure::new(
+            STATES_TASK_FAILED,
+            format!(
+                "arn:aws:states:::lambda:invoke: InvocationType {kind} is not supported yet; only \"RequestResponse\" (the default) is"
+            ),
+        ));
+    }
+    let mut function = FunctionRef::parse(name);
+    if let (Ok(function), Some(Value::String(q))) = (&mut function, fields.get("Qualifier"))
+        && function.qualifier.is_none()
+    {
+        function.qualifier = Some(q.clone());
+    }
+    let event = fields
+        .get("Payload")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    Ok((function, event))
+}
+
+#[cfg(test)]
+mod tests {
+    use asl::failure::STATES_RUNTIME;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn invoke_parameters_defaults_and_refusals() {
+        let (f, event) = invoke_parameters(&json!({"FunctionName": "f"})).expect("ok");
+        assert_eq!(f.expect("name").name, "f");
+        assert_eq!(event, json!({}), "no Payload: an empty event");
+
+        let (f, event) =
+            invoke_parameters(&json!({"FunctionName": "f", "Qualifier": "live", "Payload": [1]}))
+                .expect("ok");
+        assert_eq!(f.expect("name").qualifier.as_deref(), Some("live"));
+        assert_eq!(event, json!([1]));
+
+        let (f, _) = invoke_parameters(&json!({"FunctionName": "a:b:c"})).expect("ok");
+        assert!(f.is_err());
+
+        for bad in [json!({}), json!({"FunctionName": 3}), json!("x")] {
+            let e = invoke_parameters(&bad).expect_err("refused");
+            assert_eq!(e.error_name(), STATES_RUNTIME, "{bad}");
+        }
+        let e = invoke_parameters(&json!({"FunctionName": "f", "InvocationType": "Event"}))
+            .expect_err("refused");
+        assert_eq!(e.error_name(), STATES_TASK_FAILED);
+        assert!(
+            invoke_parameters(&json!({"FunctionName": "f", "InvocationType": "RequestResponse"}))
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! The seed scenario end to end: `examples/webhook` copied to a temp dir,
+//! served by the real binary (`serve --config`), driven with raw HTTP/1.1
+//! over `TcpStream` (as `serve_config.rs` does), checked through the admin
+//! API, the process's stderr (the function's log lines) and the execution
+//! log file. Also: a function's error caught by a `Catch` with its name, and
+//! a runtime that is not built yet refused at start-up.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SUBMITTED: &str = r#"{"status": "webhook submitted"}"#;
+
+/// Kills the server even when an assertion fails.
+struct Server {
+    child: Child,
+    listen: SocketAddr,
+    admin: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// `stepgate serve --config FILE`, once it printed its bound ports.
+    fn start(config: &Path) -> Server {
+        let log = config.with_file_name("server.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("listen line");
+        let ports: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!(
+                "bad listen line {line:?} ({e}); log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        let addr = |key: &str| -> SocketAddr {
+            ports[key].as_str().and_then(|s| s.parse().ok()).expect(key)
+        };
+        Server {
+            listen: addr("listen"),
+            admin: addr("admin_listen"),
+            child,
+            log,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn api(&self, action: &str, body: &Value) -> Value {
+        let head = format!(
+            "POST / HTTP/1.1\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0"
+        );
+        let (status, body) = request(self.admin, &head, &body.to_string());
+        assert_eq!(status, 200, "{action}: {body}");
+        serde_json::from_str(&body).expect("JSON from the API")
+    }
+
+    /// Waits until the state machine has `count` executions, none running.
+    fn finished_executions(&self, machine: &str, count: usize) -> Vec<Value> {
+        let arn = format!("arn:aws:states:local:000000000000:stateMachine:{machine}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let list = self.api("ListExecutions", &json!({ "stateMachineArn": arn }));
+            let executions = list["executions"].as_array().cloned().unwrap_or_default();
+            if executions.len() == count && executions.iter().all(|e| e["status"] != "RUNNING") {
+                return executions
+                    .iter()
+                    .map(|e| {
+                        self.api(
+                            "DescribeExecution",
+                            &json!({ "executionArn": e["executionArn"] }),
+                        )
+                    })
+                    .collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not finished: {list}\nstderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// One request; returns the status and the body text.
+fn request(addr: SocketAddr, head: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let text = String::from_utf8(response).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, body.to_owned())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name();
+        // What a local run of the example may have left behind.
+        if name == "logs" || name.to_string_lossy().starts_with("stepgate.db") {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn example_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/webhook")
+}
+
+/// The example in a temp dir, listening on free ports.
+fn example_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&example_dir(), dir.path());
+    let config = dir.path().join("stepgate.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let patched = text
+        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
+        .replace(
+            "admin_listen = \"127.0.0.1:8083\"",
+            "admin_listen = \"127.0.0.1:0\"",
+        );
+    assert_eq!(
+        patched.matches("127.0.0.1:0").count(),
+        2,
+        "the example's addresses changed:\n{text}"
+    );
+    std::fs::write(&config, patched).expect("write config");
+    (dir, config)
+}
+
+#[test]
+fn the_example_config_passes_check_config() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .arg("check-config")
+        .arg(example_dir().join("stepgate.toml"))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_payload_is_submitted_run_logged_and_printed_byte_for_byte() {
+    let (dir, config) = example_copy();
+    let server = Server::start(&config);
+    let payloads = [
+        r#"{"quote": "say \"hi\"", "path": "C:\\temp\\new\\", "apostrophe": "O'Brien's"}"#,
+        r#"{"unicode": "é 日本 😀", "escaped": "\u00e9\u65e5\ud83d\ude00"}"#,
+        r##"{"dollar": "$.Payload $$ ${x} $input.body", "hash": "#set($a = 1) ## comment #"}"##,
+        r#"{"nested": {"a": [1, -2, {"b": {"c": [true, false, null]}}], "json": "{\"inner\": [\"x\"]}"}}"#,
+        r#"{"control": "tab\there\nnew line", "empty": {}, "list": [], "n": 12345678901234}"#,
+    ];
+    let mut slowest = Duration::ZERO;
+    for payload in payloads {
+        let started = Instant::now();
+        let (status, body) = request(
+            server.listen,
+            "POST / HTTP/1.1\r\nContent-Type: application/json",
+            payload,
+        );
+        slowest = slowest.max(started.elapsed());
+        assert_eq!((status, body.as_str()), (200, SUBMITTED), "{payload}");
+    }
+    // AWS's promise for this pattern is "well under 500 ms"; the bound is
+    // loose for loaded CI machines.
+    assert!(
+        slowest < Duration::from_secs(2),
+        "slowest answer {slowest:?}"
+    );
+    eprintln!("slowest webhook answer: {slowest:?}");
+
+    let executions = server.finished_executions("sample", payloads.len());
+    let mut by_input: BTreeMap<String, Value> = BTreeMap::new();
+    for e in executions {
+        assert_eq!(
+            e["status"],
+            "SUCCEEDED",
+            "{e}\nstderr:\n{}",
+            server.stderr()
+        );
+        // No return value: Payload is null, and OutputPath $.Payload keeps it.
+        assert_eq!(e["output"], "null", "{e}");
+        let input: Value = serde_json::from_str(e["input"].as_str().expect("input")).expect("json");
+        by_input.insert(input.to_string(), e);
+    }
+
+    let stderr = server.stderr();
+    let log = dir.path().join("logs/sample.jsonl");
+    for payload in payloads {
+        let value: Value = serde_json::from_str(payload).expect("payload JSON");
+        let compact = serde_json::to_string(&value).expect("compact");
+        let execution = by_input
+            .get(&compact)
+            .unwrap_or_else(|| panic!("no execution got {compact}"));
+        assert!(
+            stderr.contains(&format!("Printing out the event {compact}")),
+            "the function's log line for {compact} is missing:\n{stderr}"
+        );
+        let arn = execution["executionArn"].as_str().expect("arn");
+        let events = logged_events(&log, arn, "ExecutionSucceeded");
+        let types: Vec<&str> = events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSucceeded",
+                "TaskStateExited",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded"
+            ],
+            "{arn}"
+        );
+        let scheduled = &events[2]["details"];
+        assert_eq!(scheduled["resource"], "arn:aws:states:::lambda:invoke");
+        let parameters: Value =
+            serde_json::from_str(scheduled["parameters"].as_str().expect("parameters"))
+                .expect("json");
+        assert_eq!(
+            parameters,
+            json!({
+                "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:sample-func",
+                "Payload": value
+            })
+        );
+        let output: Value = serde_json::from_str(
+            events[4]["details"]["output"]
+                .as_str()
+                .expect("task output"),
+        )
+        .expect("json");
+        assert_eq!(output["Payload"], Value::Null);
+        assert_eq!(output["StatusCode"], 200);
+        assert_eq!(output["ExecutedVersion"], "$LATEST");
+        let request_id = output["SdkResponseMetadata"]["RequestId"]
+            .as_str()
+            .expect("request id");
+        assert!(
+            stderr.contains(request_id),
+            "the log line carries the Lambda request id {request_id}"
+        );
+    }
+    drop(server);
+}
+
+/// The events of one execution in a JSON-lines execution log, waiting until
+/// `last` is there (the log is written after the step commits).
+fn logged_events(log: &Path, arn: &str, last: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["execution_arn"] == arn)
+            .collect();
+        if events.iter().any(|e| e["type"] == last) {
+            return events;
+        }
+        assert!(Instant::now() < deadline, "{arn}: no {last} in {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_function_error_is_caught_by_its_error_type() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let line = r#"{"errorMessage": "card \"4242\" declined", "errorType": "PaymentDeclined"}"#;
+    std::fs::write(
+        dir.path().join("charge.sh"),
+        format!("cat > /dev/null\necho 'charging' >&2\necho '{line}' >&2\nexit 1\n"),
+    )
+    .expect("script");
+    let definition = json!({
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "charge", "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "Catch": [
+                    {"ErrorEquals": ["Lambda.Unknown"], "Next": "Wrong"},
+                    {"ErrorEquals": ["PaymentDeclined"], "ResultPath": "$.error", "Next": "Declined"}
+                ],
+                "End": true
+            },
+            "Declined": {"Type": "Pass", "End": true},
+            "Wrong": {"Type": "Fail", "Error": "WrongCatcher"}
+        }
+    });
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+store = "sqlite://store.db"
+
+[functions.charge]
+runtime = "command"
+command = ["sh", "charge.sh"]
+
+[state_machines.pay]
+definition = '{definition}'
+
+[[routes]]
+method = "POST"
+path = "/pay"
+state_machine = "pay"
+"#
+        ),
+    )
+    .expect("config");
+    let server = Server::start(&config);
+    let (status, _) = request(server.listen, "POST /pay HTTP/1.1", r#"{"card": "4242"}"#);
+    assert_eq!(status, 200);
+    let executions = server.finished_executions("pay", 1);
+    let e = &executions[0];
+    assert_eq!(
+        e["status"],
+        "SUCCEEDED",
+        "{e}\nstderr:\n{}",
+        server.stderr()
+    );
+    let output: Value = serde_json::from_str(e["output"].as_str().expect("output")).expect("json");
+    assert_eq!(
+        output,
+        json!({"card": "4242", "error": {"Error": "PaymentDeclined", "Cause": line}})
+    );
+    assert!(server.stderr().contains("charging"), "{}", server.stderr());
+}
+
+#[test]
+fn a_runtime_that_is_not_built_yet_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"sqlite://s.db\"\n\n[functions.f]\nruntime = \"lambda-runtime\"\ncommand = [\"./bootstrap\"]\n",
+    )
+    .expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            r#"functions.f: runtime "lambda-runtime" is not supported yet; use runtime = "command""#
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        !dir.path().join("s.db").exists(),
+        "refused before the store"
+    );
+}

@@ -14,6 +14,11 @@
 //! - [`RawConfig`]: the serde mirror of the file, every value with its span.
 //! - [`ConfigErrors`]: every problem found, each with file, line, column, key
 //!   path and a fix.
+//! - [`Auth`], [`RateLimit`], [`Mode`]: a route's protection and how it
+//!   answers. Secrets (`keys_env`, `secret_env`) are read from the
+//!   environment while the config is validated ([`parse_with_env`] lets tests
+//!   pass their own), never from the file, and sit in [`Secret`], whose
+//!   `Debug` is redacted.
 //!
 //! ```
 //! let text = r#"
@@ -54,19 +59,39 @@ use std::time::Duration;
 pub use asl::parse::StateMachineType;
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{
-    RawConfig, RawFunction, RawLogging, RawResponse, RawResponses, RawRoute, RawServer,
-    RawStateMachine, SpannedString,
+    RawAuth, RawConfig, RawFunction, RawLogging, RawRateLimit, RawResponse, RawResponses, RawRoute,
+    RawServer, RawStateMachine, SpannedString,
 };
 
 /// The default config file name, looked up in the current directory.
 pub const DEFAULT_FILE: &str = "stepgate.toml";
 
+/// The default of `[server] max_body_bytes`: 256 KiB, API Gateway's
+/// payload limit for a Step Functions input.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Looks up an environment variable: `None` when it is unset (or not
+/// UTF-8). Secrets (`keys_env`, `secret_env`) are read through it, so tests
+/// can pass their own instead of changing the process environment.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, as an [`Env`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Reads and validates a config file. Relative paths in it (definition files,
-/// log destinations, the SQLite file) are resolved against its directory.
+/// log destinations, the SQLite file) are resolved against its directory;
+/// secrets are read from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with_env(path, &process_env)
+}
+
+/// [`load`] with secrets read from `env`.
+pub fn load_with_env(path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => parse(&text, path),
+            Ok(text) => parse_with_env(&text, path, env),
             Err(e) => {
                 let mut problems = error::Problems::new(path, "");
                 problems.whole_file(format!(
@@ -85,9 +110,15 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 }
 
 /// Validates config text. `path` names the file in messages, and its
-/// directory is where relative paths in the config are resolved.
+/// directory is where relative paths in the config are resolved; secrets
+/// are read from the process environment.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-    validate::parse(text, path)
+    parse_with_env(text, path, &process_env)
+}
+
+/// [`parse`] with secrets read from `env`.
+pub fn parse_with_env(text: &str, path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    validate::parse(text, path, env)
 }
 
 /// A validated `stepgate.toml`.
@@ -147,6 +178,9 @@ pub struct Server {
     /// Bearer token for the admin address; always present when
     /// `admin_listen` is not a loopback address.
     pub admin_token: Option<String>,
+    /// Largest request body a route accepts, in bytes, unless the route
+    /// sets its own (default [`DEFAULT_MAX_BODY_BYTES`]).
+    pub max_body_bytes: usize,
 }
 
 /// The store URL.
@@ -168,7 +202,9 @@ pub struct Function {
     pub runtime: Runtime,
     /// Per-invocation timeout (default 30 s), never zero.
     pub timeout: Duration,
-    /// Maximum concurrent invocations; `None`: unlimited.
+    /// Maximum concurrent invocations; `None`: the key is absent, which
+    /// means 1 (one invocation at a time, the functions issue's default),
+    /// not unlimited.
     pub concurrency: Option<NonZeroU32>,
     /// Extra environment variables.
     pub environment: BTreeMap<String, String>,
@@ -256,16 +292,108 @@ pub struct Route {
     pub path: RoutePath,
     /// The one state machine this route may start.
     pub state_machine: StateMachineId,
-    /// `async` (default) or `sync`.
+    /// `async` (default) or `sync` (with its timeout).
     pub mode: Mode,
     /// API Gateway mapping template; `None`: the JSON body is the input.
     pub request_template: Option<String>,
     /// Request header whose value names the execution (idempotency).
     pub execution_name_header: Option<String>,
-    /// Answer when the execution started (async) or succeeded (sync).
-    pub success: Response,
-    /// Answer otherwise.
-    pub failure: Response,
+    /// `responses.success` when configured: the answer when the execution
+    /// started (async) or succeeded (sync). `None`: the mode's default.
+    pub success: Option<Response>,
+    /// `responses.failure` when configured: the answer otherwise. `None`:
+    /// the mode's default.
+    pub failure: Option<Response>,
+    /// Who may call the route (default [`Auth::None`]).
+    pub auth: Auth,
+    /// The route's token bucket; `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Largest request body, in bytes: the route's `max_body_bytes`, else
+    /// `[server] max_body_bytes`.
+    pub max_body_bytes: usize,
+}
+
+impl Route {
+    /// `responses.success`, or `200 {"status": "webhook submitted"}` (the
+    /// async default; a sync route without it answers the output instead).
+    pub fn success_or_default(&self) -> Response {
+        self.success
+            .clone()
+            .unwrap_or_else(Response::default_success)
+    }
+
+    /// `responses.failure`, or `500 {"status": "webhook failed"}`.
+    pub fn failure_or_default(&self) -> Response {
+        self.failure
+            .clone()
+            .unwrap_or_else(Response::default_failure)
+    }
+}
+
+/// A route's `auth`. Secrets come only from the environment, read when the
+/// config is loaded; they never appear in `Debug` output.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Auth {
+    /// `{ type = "none" }` or no `auth`: anyone may call.
+    #[default]
+    None,
+    /// `{ type = "api_key", header = "x-api-key", keys_env = "ENV" }`: the
+    /// header must hold one of the keys.
+    ApiKey {
+        /// The request header carrying the key.
+        header: String,
+        /// The environment variable the keys were read from.
+        keys_env: String,
+        /// The accepted keys (`keys_env` split at commas, trimmed), never
+        /// empty.
+        keys: Vec<Secret>,
+    },
+    /// `{ type = "hmac_sha256", header = "X-Hub-Signature-256", secret_env =
+    /// "ENV", prefix = "sha256=" }`: the header must hold `prefix` followed
+    /// by the hex HMAC-SHA256 of the raw body (GitHub, Stripe style).
+    HmacSha256 {
+        /// The request header carrying the signature.
+        header: String,
+        /// The environment variable the secret was read from.
+        secret_env: String,
+        /// The shared secret, never empty.
+        secret: Secret,
+        /// Text before the hex digest (default empty).
+        prefix: String,
+    },
+}
+
+/// A secret read from the environment. `Debug` prints `Secret(<redacted>)`
+/// so a logged config never leaks it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; keep it out of logs and messages.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A route's `rate_limit`: a token bucket holding `burst` tokens, refilled
+/// at `requests_per_second`; a request takes one token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Tokens added per second.
+    pub requests_per_second: NonZeroU32,
+    /// Bucket size (default `requests_per_second`, at least 1).
+    pub burst: NonZeroU32,
 }
 
 /// HTTP methods a route can match.
@@ -338,7 +466,25 @@ pub enum Mode {
     #[default]
     Async,
     /// `StartSyncExecution`: answer with the execution's result.
-    Sync,
+    Sync {
+        /// How long to wait for the result (`timeout_seconds`, default 30 s,
+        /// never zero); after it the caller gets 504 and the execution keeps
+        /// running.
+        timeout: Duration,
+    },
+}
+
+impl Mode {
+    /// The default `timeout_seconds` of a sync route.
+    pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The spelling in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Async => "async",
+            Mode::Sync { .. } => "sync",
+        }
+    }
 }
 
 /// A configured response.

@@ -50,6 +50,8 @@ pub struct RawServer {
     pub store: Option<SpannedString>,
     /// Bearer token for the admin address.
     pub admin_token: Option<SpannedString>,
+    /// Largest request body a route accepts, in bytes.
+    pub max_body_bytes: Option<Spanned<i64>>,
 }
 
 /// `[functions.NAME]`.
@@ -115,6 +117,41 @@ pub struct RawRoute {
     pub execution_name_header: Option<SpannedString>,
     /// Responses to the caller.
     pub responses: Option<Spanned<RawResponses>>,
+    /// Who may call the route.
+    pub auth: Option<Spanned<RawAuth>>,
+    /// Token bucket of the route.
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    /// Overrides `[server] max_body_bytes` for this route.
+    pub max_body_bytes: Option<Spanned<i64>>,
+    /// How long a sync route waits for the execution.
+    pub timeout_seconds: Option<Spanned<i64>>,
+}
+
+/// `auth = { type = ... }` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// `none` | `api_key` | `hmac_sha256`.
+    #[serde(rename = "type")]
+    pub type_: SpannedString,
+    /// The request header that carries the key or the signature.
+    pub header: Option<SpannedString>,
+    /// Environment variable holding the API keys, comma-separated (api_key).
+    pub keys_env: Option<SpannedString>,
+    /// Environment variable holding the HMAC secret (hmac_sha256).
+    pub secret_env: Option<SpannedString>,
+    /// Text before the hex digest in the signature header (hmac_sha256).
+    pub prefix: Option<SpannedString>,
+}
+
+/// `rate_limit = { ... }` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// Sustained rate: tokens added per second.
+    pub requests_per_second: Spanned<i64>,
+    /// Bucket size: requests allowed at once.
+    pub burst: Option<Spanned<i64>>,
 }
 
 /// `responses.*` of a route.
@@ -233,8 +270,8 @@ fn named_items<'i>(
 
 /// Reads one item: reports and drops unknown keys (at every nesting level the
 /// schema knows), then lets serde check types and required keys.
-fn item<'de, T: Deserialize<'de> + Nested>(
-    mut value: Spanned<DeValue<'de>>,
+fn item<T: Nested>(
+    mut value: Spanned<DeValue<'_>>,
     path: &str,
     problems: &mut Problems<'_>,
 ) -> Option<Spanned<T>> {
@@ -254,14 +291,14 @@ fn item<'de, T: Deserialize<'de> + Nested>(
             let span = e.span().unwrap_or_else(|| tree.span());
             let message = e.message().trim().to_owned();
             if let Some(field) = missing_field(&message) {
-                if problems.was_suggested(&child(path, field)) {
+                // serde does not say which nested table lacks the key; ask
+                // the schema, innermost table first.
+                let (span, key) = T::locate_missing(&tree, path, field)
+                    .unwrap_or_else(|| (tree.span(), child(path, field)));
+                if problems.was_suggested(&key) {
                     return None;
                 }
-                problems.at(
-                    tree.span(),
-                    &child(path, field),
-                    format!("missing required key `{field}`"),
-                );
+                problems.at(span, &key, format!("missing required key `{field}`"));
             } else {
                 let key = key_at(&tree, &span, path);
                 problems.at(span, &key, message);
@@ -334,8 +371,50 @@ fn strip_keys(
 
 /// A raw struct whose unknown keys (and those of the tables it nests) can be
 /// reported before serde reads it.
-trait Nested {
+trait Nested: de::DeserializeOwned {
     fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>);
+
+    /// Where a required `field` serde found missing belongs: the span and
+    /// key path of the innermost table of this item that should have it.
+    fn locate_missing(
+        value: &Spanned<DeValue<'_>>,
+        path: &str,
+        field: &str,
+    ) -> Option<(Range<usize>, String)> {
+        missing_here::<Self>(value, path, field)
+    }
+}
+
+/// `value`'s span and `path.field` if `field` is one of `T`'s keys and the
+/// table lacks it.
+fn missing_here<T: Nested>(
+    value: &Spanned<DeValue<'_>>,
+    path: &str,
+    field: &str,
+) -> Option<(Range<usize>, String)> {
+    match value.get_ref() {
+        DeValue::Table(table)
+            if fields_of::<T>().contains(&field) && !table.contains_key(field) =>
+        {
+            Some((value.span(), child(path, field)))
+        }
+        _ => None,
+    }
+}
+
+/// [`Nested::locate_missing`] in the table under `key`, if there is one.
+fn missing_in<T: Nested>(
+    value: &Spanned<DeValue<'_>>,
+    key: &str,
+    path: &str,
+    field: &str,
+) -> Option<(Range<usize>, String)> {
+    match value.get_ref() {
+        DeValue::Table(table) => table
+            .get(key)
+            .and_then(|v| T::locate_missing(v, &child(path, key), field)),
+        _ => None,
+    }
 }
 
 /// Applies `f` to the value of `key` when the table has it.
@@ -361,7 +440,14 @@ macro_rules! flat {
         }
     )*};
 }
-flat!(RawServer, RawFunction, RawLogging, RawResponse);
+flat!(
+    RawServer,
+    RawFunction,
+    RawLogging,
+    RawResponse,
+    RawAuth,
+    RawRateLimit
+);
 
 impl Nested for RawStateMachine {
     fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
@@ -369,6 +455,15 @@ impl Nested for RawStateMachine {
         with_child(value, "logging", path, |v, p| {
             RawLogging::strip_unknown(v, p, problems);
         });
+    }
+
+    fn locate_missing(
+        value: &Spanned<DeValue<'_>>,
+        path: &str,
+        field: &str,
+    ) -> Option<(Range<usize>, String)> {
+        missing_in::<RawLogging>(value, "logging", path, field)
+            .or_else(|| missing_here::<Self>(value, path, field))
     }
 }
 
@@ -381,6 +476,15 @@ impl Nested for RawResponses {
             });
         }
     }
+
+    fn locate_missing(
+        value: &Spanned<DeValue<'_>>,
+        path: &str,
+        field: &str,
+    ) -> Option<(Range<usize>, String)> {
+        missing_in::<RawResponse>(value, "success", path, field)
+            .or_else(|| missing_in::<RawResponse>(value, "failure", path, field))
+    }
 }
 
 impl Nested for RawRoute {
@@ -389,6 +493,23 @@ impl Nested for RawRoute {
         with_child(value, "responses", path, |v, p| {
             RawResponses::strip_unknown(v, p, problems);
         });
+        with_child(value, "auth", path, |v, p| {
+            RawAuth::strip_unknown(v, p, problems);
+        });
+        with_child(value, "rate_limit", path, |v, p| {
+            RawRateLimit::strip_unknown(v, p, problems);
+        });
+    }
+
+    fn locate_missing(
+        value: &Spanned<DeValue<'_>>,
+        path: &str,
+        field: &str,
+    ) -> Option<(Range<usize>, String)> {
+        missing_in::<RawResponses>(value, "responses", path, field)
+            .or_else(|| missing_in::<RawAuth>(value, "auth", path, field))
+            .or_else(|| missing_in::<RawRateLimit>(value, "rate_limit", path, field))
+            .or_else(|| missing_here::<Self>(value, path, field))
     }
 }
 

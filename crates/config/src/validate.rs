@@ -1,11 +1,13 @@
 //! From [`RawConfig`] to [`Config`]: every rule about values.
 //!
 //! Owns the checks on addresses, the store URL, function runtimes, state
-//! machine definitions (through `asl`), route paths and references between
-//! sections. Every check runs even after an earlier one failed, so one run
-//! reports every problem. It must not read TOML (that is `raw`) nor start or
-//! open anything it validates: addresses are parsed, not bound; the store
-//! URL is checked, not opened.
+//! machine definitions (through `asl`), route paths, route protection (auth
+//! secrets looked up in the environment, rate limits, body limits, sync
+//! timeouts) and references between sections. Every check runs even after
+//! an earlier one failed, so one run reports every problem. It must not read
+//! TOML (that is `raw`) nor start or open anything it validates: addresses
+//! are parsed, not bound; the store URL is checked, not opened. It must never
+//! put a secret's value into a message: problems name the variable only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -20,16 +22,18 @@ use toml::de::DeTable;
 
 use crate::error::{Problems, hint};
 use crate::raw::{
-    self, RawConfig, RawFunction, RawResponse, RawRoute, RawServer, RawStateMachine, SpannedString,
-    child,
+    self, RawAuth, RawConfig, RawFunction, RawRateLimit, RawResponse, RawRoute, RawServer,
+    RawStateMachine, SpannedString, child,
 };
 use crate::{
-    Config, ConfigErrors, DefinitionSource, Function, LogLevel, Logging, Method, Mode, Response,
-    Route, RoutePath, Runtime, Segment, Server, StateMachine, StateMachineId, Store,
+    Auth, Config, ConfigErrors, DEFAULT_MAX_BODY_BYTES, DefinitionSource, Env, Function, LogLevel,
+    Logging, Method, Mode, RateLimit, Response, Route, RoutePath, Runtime, Secret, Segment, Server,
+    StateMachine, StateMachineId, Store,
 };
 
-/// Parses text into a [`Config`], collecting every problem.
-pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+/// Parses text into a [`Config`], collecting every problem. Secrets are
+/// looked up with `env`.
+pub(crate) fn parse(text: &str, path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
     let mut problems = Problems::new(path, text);
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
@@ -49,11 +53,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let config = build(raw, &base, &mut problems);
+    let config = build(raw, &base, env, &mut problems);
     problems.finish(config)
 }
 
-fn build(raw: RawConfig, base: &Path, p: &mut Problems<'_>) -> Option<Config> {
+fn build(raw: RawConfig, base: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Option<Config> {
     let server = server(
         raw.server.map(Spanned::into_inner).unwrap_or_default(),
         base,
@@ -86,10 +90,20 @@ fn build(raw: RawConfig, base: &Path, p: &mut Problems<'_>) -> Option<Config> {
         }
     }
 
+    // Routes inherit the server's body limit; when `[server]` is invalid
+    // the config is refused anyway, so the default stands in.
+    let server_body_limit = server
+        .as_ref()
+        .map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes);
     let mut routes = Some(Vec::new());
     let mut seen: HashMap<(Method, Vec<Segment>), usize> = HashMap::new();
+    let context = RouteContext {
+        state_machines: &names,
+        server_body_limit,
+        env,
+    };
     for (i, item) in raw.routes.into_iter().enumerate() {
-        let r = item.and_then(|r| route(i, r, &names, &mut seen, p));
+        let r = item.and_then(|r| route(i, r, &context, &mut seen, p));
         match (r, routes.as_mut()) {
             (Some(r), Some(list)) => list.push(r),
             _ => routes = None,
@@ -127,6 +141,10 @@ fn server(raw: RawServer, base: &Path, p: &mut Problems<'_>) -> Option<Server> {
         None => None,
     };
     let store = store(raw.store.as_ref(), base, p);
+    let max_body_bytes = match &raw.max_body_bytes {
+        None => Some(DEFAULT_MAX_BODY_BYTES),
+        Some(n) => body_limit(n, "server.max_body_bytes", p),
+    };
     let mut token_missing = false;
     if let (Some(addr), None, None) = (admin_listen, &admin_token, &raw.admin_token)
         && !addr.ip().is_loopback()
@@ -150,7 +168,26 @@ fn server(raw: RawServer, base: &Path, p: &mut Problems<'_>) -> Option<Server> {
         admin_listen: admin_listen?,
         store: store?,
         admin_token,
+        max_body_bytes: max_body_bytes?,
     })
+}
+
+/// A `max_body_bytes` value: a positive number of bytes.
+fn body_limit(value: &Spanned<i64>, key: &str, p: &mut Problems<'_>) -> Option<usize> {
+    match usize::try_from(*value.get_ref()) {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            p.at(
+                value.span(),
+                key,
+                format!(
+                    "{} is not a body size; use a positive number of bytes, e.g. {DEFAULT_MAX_BODY_BYTES} (256 KiB)",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn address(
@@ -305,7 +342,7 @@ fn function(
                 p.at(
                     c.span(),
                     &key("concurrency"),
-                    "must be at least 1 (or remove the key for no limit)",
+                    "must be at least 1 (or remove the key for the default of 1)",
                 );
                 None
             }
@@ -600,13 +637,24 @@ fn state_machine(
 
 // ---------------------------------------------------------------- routes
 
+/// What every route is checked against.
+struct RouteContext<'a> {
+    /// State machine names; a route's id is the position of its name.
+    state_machines: &'a [String],
+    /// `[server] max_body_bytes`.
+    server_body_limit: usize,
+    /// Where `keys_env` and `secret_env` are looked up.
+    env: Env<'a>,
+}
+
 fn route(
     index: usize,
     raw: Spanned<RawRoute>,
-    state_machines: &[String],
+    context: &RouteContext<'_>,
     seen: &mut HashMap<(Method, Vec<Segment>), usize>,
     p: &mut Problems<'_>,
 ) -> Option<Route> {
+    let state_machines = context.state_machines;
     let path_key = format!("routes[{index}]");
     let key = |k: &str| child(&path_key, k);
     let raw = raw.into_inner();
@@ -683,11 +731,39 @@ fn route(
         }
     };
 
+    // `timeout_seconds` belongs to sync routes; on an async one (explicit
+    // or by default) it would silently do nothing. A misspelled mode is
+    // reported on its own and leaves the timeout alone.
+    let asynchronous = raw.mode.as_ref().is_none_or(|m| m.get_ref() == "async");
+    let timeout = match &raw.timeout_seconds {
+        None => Some(Mode::DEFAULT_SYNC_TIMEOUT),
+        Some(t) if asynchronous => {
+            p.at(
+                t.span(),
+                &key("timeout_seconds"),
+                "only sync routes wait for the execution; remove timeout_seconds or set mode = \"sync\"",
+            );
+            None
+        }
+        Some(t) => match u64::try_from(*t.get_ref()) {
+            Ok(secs) if secs > 0 => Some(Duration::from_secs(secs)),
+            _ => {
+                p.at(
+                    t.span(),
+                    &key("timeout_seconds"),
+                    "must be a positive number of seconds, e.g. 30",
+                );
+                None
+            }
+        },
+    };
     let mode = match &raw.mode {
+        None if timeout.is_none() => None,
         None => Some(Mode::Async),
         Some(m) => match m.get_ref().as_str() {
+            "async" if timeout.is_none() => None,
             "async" => Some(Mode::Async),
-            "sync" => Some(Mode::Sync),
+            "sync" => timeout.map(|timeout| Mode::Sync { timeout }),
             other => {
                 p.at(
                     m.span(),
@@ -704,30 +780,12 @@ fn route(
 
     let execution_name_header = match &raw.execution_name_header {
         None => Some(None),
-        Some(h) => {
-            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-            if !h.get_ref().is_empty() && h.get_ref().chars().all(token) {
-                Some(Some(h.get_ref().clone()))
-            } else {
-                p.at(
-                    h.span(),
-                    &key("execution_name_header"),
-                    format!(
-                        "\"{}\" is not an HTTP header name, e.g. \"X-GitHub-Delivery\"",
-                        h.get_ref()
-                    ),
-                );
-                None
-            }
-        }
+        Some(h) => header_name(h, &key("execution_name_header"), "X-GitHub-Delivery", p).map(Some),
     };
 
     let responses = raw.responses.map(Spanned::into_inner);
     let (success, failure) = match responses {
-        None => (
-            Some(Response::default_success()),
-            Some(Response::default_failure()),
-        ),
+        None => (Some(None), Some(None)),
         Some(r) => (
             response(
                 r.success,
@@ -746,6 +804,21 @@ fn route(
         ),
     };
 
+    let auth = match raw.auth {
+        None => Some(Auth::None),
+        Some(a) => auth(a, &key("auth"), context.env, p),
+    };
+
+    let rate_limit = match raw.rate_limit {
+        None => Some(None),
+        Some(r) => rate_limit(r.get_ref(), &key("rate_limit"), p).map(Some),
+    };
+
+    let max_body_bytes = match &raw.max_body_bytes {
+        None => Some(context.server_body_limit),
+        Some(n) => body_limit(n, &key("max_body_bytes"), p),
+    };
+
     Some(Route {
         method: method?,
         path: RoutePath {
@@ -758,6 +831,229 @@ fn route(
         execution_name_header: execution_name_header?,
         success: success?,
         failure: failure?,
+        auth: auth?,
+        rate_limit: rate_limit?,
+        max_body_bytes: max_body_bytes?,
+    })
+}
+
+/// A header name (an RFC 9110 token), or a problem with an example.
+fn header_name(
+    value: &SpannedString,
+    key: &str,
+    example: &str,
+    p: &mut Problems<'_>,
+) -> Option<String> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let name = value.get_ref();
+    if !name.is_empty() && name.chars().all(token) {
+        Some(name.clone())
+    } else {
+        p.at(
+            value.span(),
+            key,
+            format!("\"{name}\" is not an HTTP header name, e.g. \"{example}\""),
+        );
+        None
+    }
+}
+
+const AUTH_TYPES: [&str; 3] = ["none", "api_key", "hmac_sha256"];
+
+/// A route's `auth`: the keys its type needs, no others, and its secrets
+/// read from the environment.
+fn auth(raw: Spanned<RawAuth>, path: &str, env: Env<'_>, p: &mut Problems<'_>) -> Option<Auth> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let key = |k: &str| child(path, k);
+    let kind = raw.type_.get_ref().as_str();
+    // Which optional keys each type reads; any other one set is a mistake
+    // (e.g. `secret_env` on an api_key route would silently protect nothing).
+    let used: &[&str] = match kind {
+        "none" => &[],
+        "api_key" => &["header", "keys_env"],
+        "hmac_sha256" => &["header", "secret_env", "prefix"],
+        other => {
+            // "hmac" or "api" are abbreviations, too far for the edit distance.
+            let tail = match AUTH_TYPES
+                .iter()
+                .find(|t| !other.is_empty() && t.starts_with(&other.to_ascii_lowercase()))
+            {
+                Some(t) => format!("; did you mean `{t}`?"),
+                None => hint(other, &AUTH_TYPES),
+            };
+            p.at(
+                raw.type_.span(),
+                &key("type"),
+                format!("unknown auth type \"{other}\"{tail}"),
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    let set = [
+        ("header", &raw.header),
+        ("keys_env", &raw.keys_env),
+        ("secret_env", &raw.secret_env),
+        ("prefix", &raw.prefix),
+    ];
+    for (name, value) in set {
+        if let Some(v) = value
+            && !used.contains(&name)
+        {
+            p.at(
+                v.span(),
+                &key(name),
+                format!("`{name}` is not used by auth type \"{kind}\"; remove it"),
+            );
+            ok = false;
+        }
+    }
+    let require = |value: &Option<SpannedString>,
+                   name: &str,
+                   example: &str,
+                   p: &mut Problems<'_>| {
+        // A misspelled key was reported with this one as its fix: once is enough.
+        if value.is_none() && !p.was_suggested(&key(name)) {
+            p.at(
+                span.clone(),
+                &key(name),
+                format!("missing required key `{name}` for auth type \"{kind}\"; e.g. {name} = \"{example}\""),
+            );
+        }
+    };
+    match kind {
+        "api_key" => {
+            require(&raw.header, "header", "x-api-key", p);
+            require(&raw.keys_env, "keys_env", "STEPGATE_API_KEYS", p);
+            let header =
+                (raw.header.as_ref()).and_then(|h| header_name(h, &key("header"), "x-api-key", p));
+            let keys = raw.keys_env.as_ref().and_then(|v| {
+                let value = secret_env(v, &key("keys_env"), "one or more API keys, comma-separated", env, p)?;
+                let keys: Vec<Secret> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(Secret::new)
+                    .collect();
+                if keys.is_empty() {
+                    p.at(
+                        v.span(),
+                        &key("keys_env"),
+                        format!(
+                            "environment variable {} holds no key (only commas and spaces); set it to one or more API keys, comma-separated",
+                            v.get_ref()
+                        ),
+                    );
+                    return None;
+                }
+                Some((v.get_ref().clone(), keys))
+            });
+            if !ok {
+                return None;
+            }
+            let (keys_env, keys) = keys?;
+            Some(Auth::ApiKey {
+                header: header?,
+                keys_env,
+                keys,
+            })
+        }
+        "hmac_sha256" => {
+            require(&raw.header, "header", "X-Hub-Signature-256", p);
+            require(&raw.secret_env, "secret_env", "STEPGATE_WEBHOOK_SECRET", p);
+            let header = (raw.header.as_ref())
+                .and_then(|h| header_name(h, &key("header"), "X-Hub-Signature-256", p));
+            let secret = raw.secret_env.as_ref().and_then(|v| {
+                secret_env(v, &key("secret_env"), "the shared HMAC secret", env, p)
+                    .map(|s| (v.get_ref().clone(), Secret::new(s)))
+            });
+            if !ok {
+                return None;
+            }
+            let (secret_env, secret) = secret?;
+            Some(Auth::HmacSha256 {
+                header: header?,
+                secret_env,
+                secret,
+                prefix: raw.prefix.map(Spanned::into_inner).unwrap_or_default(),
+            })
+        }
+        _ => ok.then_some(Auth::None),
+    }
+}
+
+/// The value of the environment variable a `*_env` key names; a problem
+/// (naming the variable, never a value) when it is unset or empty.
+fn secret_env(
+    name: &SpannedString,
+    key: &str,
+    what: &str,
+    env: Env<'_>,
+    p: &mut Problems<'_>,
+) -> Option<String> {
+    let var = name.get_ref();
+    if var.is_empty() || var.contains('=') || var.contains('\0') {
+        p.at(
+            name.span(),
+            key,
+            "must name an environment variable (non-empty, without `=` or NUL), e.g. \"STEPGATE_WEBHOOK_SECRET\"",
+        );
+        return None;
+    }
+    match env(var) {
+        Some(value) if !value.trim().is_empty() => Some(value),
+        Some(_) => {
+            p.at(
+                name.span(),
+                key,
+                format!(
+                    "environment variable {var} is empty; set it to {what} before starting stepgate"
+                ),
+            );
+            None
+        }
+        None => {
+            p.at(
+                name.span(),
+                key,
+                format!("environment variable {var} is not set; export it ({what}) before starting stepgate"),
+            );
+            None
+        }
+    }
+}
+
+/// A route's `rate_limit`.
+fn rate_limit(raw: &RawRateLimit, path: &str, p: &mut Problems<'_>) -> Option<RateLimit> {
+    let positive = |value: &Spanned<i64>, name: &str, p: &mut Problems<'_>| match u32::try_from(
+        *value.get_ref(),
+    )
+    .ok()
+    .and_then(NonZeroU32::new)
+    {
+        Some(n) => Some(n),
+        None => {
+            p.at(
+                value.span(),
+                &child(path, name),
+                format!(
+                    "{} is not allowed; use a whole number from 1 to {}, e.g. 10",
+                    value.get_ref(),
+                    u32::MAX
+                ),
+            );
+            None
+        }
+    };
+    let rate = positive(&raw.requests_per_second, "requests_per_second", p);
+    let burst = match &raw.burst {
+        None => rate,
+        Some(b) => positive(b, "burst", p),
+    };
+    Some(RateLimit {
+        requests_per_second: rate?,
+        burst: burst?,
     })
 }
 
@@ -767,9 +1063,9 @@ fn response(
     path: &str,
     which: &str,
     p: &mut Problems<'_>,
-) -> Option<Response> {
+) -> Option<Option<Response>> {
     let Some(raw) = raw.map(Spanned::into_inner) else {
-        return Some(default);
+        return Some(None);
     };
     let status = match u16::try_from(*raw.status.get_ref()) {
         Ok(s) if (100..=599).contains(&s) => Some(s),
@@ -785,10 +1081,10 @@ fn response(
             None
         }
     };
-    Some(Response {
+    Some(Some(Response {
         status: status?,
         body: raw.body.map_or(default.body, Spanned::into_inner),
-    })
+    }))
 }
 
 /// Parses `/literal/{param}/{proxy+}` into segments, or says what to fix.

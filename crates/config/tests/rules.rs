@@ -2,9 +2,11 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
 use config::{
-    ConfigError, DefinitionSource, LogLevel, Method, Mode, Runtime, Segment, StateMachineType,
-    Store,
+    Auth, ConfigError, DefinitionSource, LogLevel, Method, Mode, RateLimit, Response, Runtime,
+    Secret, Segment, StateMachineType, Store,
 };
 
 const DEF: &str = r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#;
@@ -84,7 +86,7 @@ fn unknown_keys_everywhere_are_all_reported_with_suggestions() {
 fn unknown_key_without_close_match_lists_the_keys() {
     assert_eq!(
         one("[server]\nzzz = 1\n"),
-        "stepgate.toml:2:1: server.zzz: unknown key `zzz`; expected one of: listen, admin_listen, store, admin_token"
+        "stepgate.toml:2:1: server.zzz: unknown key `zzz`; expected one of: listen, admin_listen, store, admin_token, max_body_bytes"
     );
 }
 
@@ -255,7 +257,7 @@ fn function_limits() {
         got,
         [
             "stepgate.toml:4:19: functions.f.timeout_seconds: must be a positive number of seconds, e.g. 30",
-            "stepgate.toml:5:15: functions.f.concurrency: must be at least 1 (or remove the key for no limit)",
+            "stepgate.toml:5:15: functions.f.concurrency: must be at least 1 (or remove the key for the default of 1)",
         ]
     );
 }
@@ -563,11 +565,17 @@ fn the_contract_example_is_valid() {
     assert_eq!(route.state_machine, id);
     assert_eq!(c.state_machine(route.state_machine).name, "sample");
     assert_eq!(route.mode, Mode::Async);
-    assert_eq!(route.success.status, 200);
-    assert_eq!(route.success.body, r#"{"status": "webhook submitted"}"#);
-    assert_eq!(route.failure.status, 500);
-    assert_eq!(route.failure.body, r#"{"status": "webhook failed"}"#);
+    let success = route.success.as_ref().expect("configured explicitly");
+    assert_eq!(success.status, 200);
+    assert_eq!(success.body, r#"{"status": "webhook submitted"}"#);
+    let failure = route.failure.as_ref().expect("configured explicitly");
+    assert_eq!(failure.status, 500);
+    assert_eq!(failure.body, r#"{"status": "webhook failed"}"#);
     assert_eq!(route.request_template, None);
+    assert_eq!(route.auth, Auth::None);
+    assert_eq!(route.rate_limit, None);
+    assert_eq!(route.max_body_bytes, 262_144);
+    assert_eq!(c.server().max_body_bytes, 262_144);
 }
 
 const EXAMPLE: &str = r#"
@@ -623,12 +631,16 @@ mod fuzz {
             Just("[routes]\n".to_owned()),
             Just("responses.success = { status = 200 }\n".to_owned()),
             Just("logging = { level = \"ALL\" }\n".to_owned()),
+            Just("auth = { type = \"api_key\", header = \"x\", keys_env = \"PATH\" }\n".to_owned()),
+            Just("auth = { type = \"hmac_sha256\", secret_env = \"\" }\n".to_owned()),
+            Just("rate_limit = { requests_per_second = 1 }\n".to_owned()),
+            Just("mode = \"sync\"\ntimeout_seconds = 1\n".to_owned()),
             Just("definition = '{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}}'\n".to_owned()),
             Just("definition_file = \"../../../../etc/passwd\"\n".to_owned()),
             Just("command = []\n".to_owned()),
             Just("functions = 3\n".to_owned()),
             "(method|path|state_machine|runtime|listen|store|type|mode|url|status) = \"[ -~]{0,12}\"\n",
-            "(timeout_seconds|concurrency|status) = -?[0-9]{1,20}\n",
+            "(timeout_seconds|concurrency|status|max_body_bytes|burst) = -?[0-9]{1,20}\n",
             "[a-z_.\\[\\]{}=\"' \n]{0,30}",
         ]
     }
@@ -671,4 +683,267 @@ fn server_problems_are_all_reported() {
     assert_eq!(got.len(), 2, "{got:#?}");
     assert!(got[0].starts_with("stepgate.toml:2:16: server.admin_token: required"));
     assert!(got[1].starts_with("stepgate.toml:3:9: server.store: PostgreSQL"));
+}
+
+// ------------------------------------------------------------- protection
+
+/// An environment with exactly these variables.
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+fn parse_env(text: &str, vars: &[(&str, &str)]) -> Result<config::Config, Vec<String>> {
+    config::parse_with_env(text, Path::new("stepgate.toml"), &env(vars))
+        .map_err(|e| e.errors.iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn auth_defaults_to_none_and_none_takes_no_keys() {
+    assert_eq!(ok(&with(ROUTE)).routes()[0].auth, Auth::None);
+    let c = ok(&with(&format!("{ROUTE}auth = {{ type = \"none\" }}\n")));
+    assert_eq!(c.routes()[0].auth, Auth::None);
+    assert_eq!(
+        one(&with(&format!(
+            "{ROUTE}auth = {{ type = \"none\", header = \"x-api-key\" }}\n"
+        ))),
+        "stepgate.toml:7:34: routes[0].auth.header: `header` is not used by auth type \"none\"; remove it"
+    );
+}
+
+#[test]
+fn api_key_auth_reads_comma_separated_keys_from_the_environment() {
+    let text = with(&format!(
+        "{ROUTE}auth = {{ type = \"api_key\", header = \"x-api-key\", keys_env = \"HOOK_KEYS\" }}\n"
+    ));
+    let c = parse_env(&text, &[("HOOK_KEYS", " alpha, beta ,,gamma")]).expect("valid");
+    let auth = &c.routes()[0].auth;
+    assert_eq!(
+        *auth,
+        Auth::ApiKey {
+            header: "x-api-key".into(),
+            keys_env: "HOOK_KEYS".into(),
+            keys: vec![
+                Secret::new("alpha"),
+                Secret::new("beta"),
+                Secret::new("gamma")
+            ],
+        }
+    );
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("alpha"), "secrets leak into Debug: {debug}");
+    assert!(debug.contains("Secret(<redacted>)"), "{debug}");
+
+    assert_eq!(
+        parse_env(&text, &[]).expect_err("unset"),
+        [
+            "stepgate.toml:7:61: routes[0].auth.keys_env: environment variable HOOK_KEYS is not set; export it (one or more API keys, comma-separated) before starting stepgate"
+        ]
+    );
+    assert_eq!(
+        parse_env(&text, &[("HOOK_KEYS", "")]).expect_err("empty"),
+        [
+            "stepgate.toml:7:61: routes[0].auth.keys_env: environment variable HOOK_KEYS is empty; set it to one or more API keys, comma-separated before starting stepgate"
+        ]
+    );
+    assert_eq!(
+        parse_env(&text, &[("HOOK_KEYS", " , ,")]).expect_err("no key"),
+        [
+            "stepgate.toml:7:61: routes[0].auth.keys_env: environment variable HOOK_KEYS holds no key (only commas and spaces); set it to one or more API keys, comma-separated"
+        ]
+    );
+}
+
+#[test]
+fn hmac_auth_reads_its_secret_and_defaults_the_prefix() {
+    let text = with(&format!(
+        "{ROUTE}auth = {{ type = \"hmac_sha256\", header = \"X-Hub-Signature-256\", secret_env = \"HOOK_SECRET\", prefix = \"sha256=\" }}\n\
+         [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+         auth = {{ type = \"hmac_sha256\", header = \"X-Signature\", secret_env = \"HOOK_SECRET\" }}\n"
+    ));
+    let c = parse_env(&text, &[("HOOK_SECRET", "s3cret")]).expect("valid");
+    assert_eq!(
+        c.routes()[0].auth,
+        Auth::HmacSha256 {
+            header: "X-Hub-Signature-256".into(),
+            secret_env: "HOOK_SECRET".into(),
+            secret: Secret::new("s3cret"),
+            prefix: "sha256=".into(),
+        }
+    );
+    match &c.routes()[1].auth {
+        Auth::HmacSha256 { prefix, secret, .. } => {
+            assert_eq!(prefix, "");
+            assert_eq!(secret.expose(), "s3cret");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{c:?}").contains("s3cret"));
+    let got = parse_env(&text, &[]).expect_err("unset");
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(
+        got[0],
+        "stepgate.toml:7:77: routes[0].auth.secret_env: environment variable HOOK_SECRET is not set; export it (the shared HMAC secret) before starting stepgate"
+    );
+    assert!(got[1].starts_with("stepgate.toml:12:"), "{got:#?}");
+}
+
+#[test]
+fn auth_problems_are_located_with_fixes() {
+    let got = parse_env(
+        &with(&format!(
+            "{ROUTE}auth = {{ type = \"hmac\" }}\n\
+             [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+             auth = {{ type = \"api_key\", keys_env = \"K\", secret_env = \"S\" }}\n\
+             [[routes]]\nmethod = \"GET\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+             auth = {{ type = \"hmac_sha256\", header = \"X Sig\", secret_evn = \"S\" }}\n\
+             [[routes]]\nmethod = \"PATCH\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+             auth = {{ header = \"x-api-key\" }}\n\
+             [[routes]]\nmethod = \"DELETE\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+             auth = {{ type = \"api_key\", header = \"x-api-key\", keys_env = \"A=B\" }}\n"
+        )),
+        &[("K", "k"), ("S", "s")],
+    )
+    .expect_err("problems");
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:7:17: routes[0].auth.type: unknown auth type \"hmac\"; did you mean `hmac_sha256`?",
+            "stepgate.toml:12:8: routes[1].auth.header: missing required key `header` for auth type \"api_key\"; e.g. header = \"x-api-key\"",
+            "stepgate.toml:12:57: routes[1].auth.secret_env: `secret_env` is not used by auth type \"api_key\"; remove it",
+            "stepgate.toml:17:41: routes[2].auth.header: \"X Sig\" is not an HTTP header name, e.g. \"X-Hub-Signature-256\"",
+            "stepgate.toml:17:50: routes[2].auth.secret_evn: unknown key `secret_evn`; did you mean `secret_env`?",
+            "stepgate.toml:22:8: routes[3].auth.type: missing required key `type`",
+            "stepgate.toml:27:61: routes[4].auth.keys_env: must name an environment variable (non-empty, without `=` or NUL), e.g. \"STEPGATE_WEBHOOK_SECRET\"",
+        ]
+    );
+}
+
+#[test]
+fn rate_limits() {
+    let c = ok(&with(&format!(
+        "{ROUTE}rate_limit = {{ requests_per_second = 5 }}\n\
+         [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+         rate_limit = {{ requests_per_second = 2, burst = 10 }}\n"
+    )));
+    let limit = |rate: u32, burst: u32| {
+        Some(RateLimit {
+            requests_per_second: rate.try_into().expect("nonzero"),
+            burst: burst.try_into().expect("nonzero"),
+        })
+    };
+    assert_eq!(c.routes()[0].rate_limit, limit(5, 5));
+    assert_eq!(c.routes()[1].rate_limit, limit(2, 10));
+    assert_eq!(ok(&with(ROUTE)).routes()[0].rate_limit, None);
+    let got: Vec<String> = errors(&with(&format!(
+        "{ROUTE}rate_limit = {{ requests_per_second = 0, burst = -1 }}\n\
+         [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+         rate_limit = {{ burst = 3 }}\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+         rate_limit = {{ request_per_second = 3 }}\n"
+    )))
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:7:38: routes[0].rate_limit.requests_per_second: 0 is not allowed; use a whole number from 1 to 4294967295, e.g. 10",
+            "stepgate.toml:7:49: routes[0].rate_limit.burst: -1 is not allowed; use a whole number from 1 to 4294967295, e.g. 10",
+            "stepgate.toml:12:14: routes[1].rate_limit.requests_per_second: missing required key `requests_per_second`",
+            "stepgate.toml:17:16: routes[2].rate_limit.request_per_second: unknown key `request_per_second`; did you mean `requests_per_second`?",
+        ]
+    );
+}
+
+#[test]
+fn body_limits_default_and_override() {
+    let c = ok(&with(ROUTE));
+    assert_eq!(c.server().max_body_bytes, 262_144);
+    assert_eq!(c.routes()[0].max_body_bytes, 262_144);
+    let c = ok(&with(&format!(
+        "{ROUTE}[[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\nmax_body_bytes = 16\n\
+         [server]\nmax_body_bytes = 1024\n"
+    )));
+    assert_eq!(c.server().max_body_bytes, 1024);
+    assert_eq!(c.routes()[0].max_body_bytes, 1024, "inherits the server's");
+    assert_eq!(c.routes()[1].max_body_bytes, 16, "its own");
+    let got: Vec<String> = errors(&with(&format!(
+        "{ROUTE}max_body_bytes = 0\n[server]\nmax_body_bytes = -5\n"
+    )))
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:7:18: routes[0].max_body_bytes: 0 is not a body size; use a positive number of bytes, e.g. 262144 (256 KiB)",
+            "stepgate.toml:9:18: server.max_body_bytes: -5 is not a body size; use a positive number of bytes, e.g. 262144 (256 KiB)",
+        ]
+    );
+}
+
+#[test]
+fn sync_timeout() {
+    let c = ok(&with(&format!(
+        "{ROUTE}mode = \"sync\"\n\
+         [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\nmode = \"sync\"\ntimeout_seconds = 5\n"
+    )));
+    assert_eq!(
+        c.routes()[0].mode,
+        Mode::Sync {
+            timeout: Duration::from_secs(30)
+        }
+    );
+    assert_eq!(
+        c.routes()[1].mode,
+        Mode::Sync {
+            timeout: Duration::from_secs(5)
+        }
+    );
+    assert_eq!(c.routes()[1].mode.as_str(), "sync");
+    let got: Vec<String> = errors(&with(&format!(
+        "{ROUTE}timeout_seconds = 5\n\
+         [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\nmode = \"async\"\ntimeout_seconds = 5\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/\"\nstate_machine = \"sample\"\nmode = \"sync\"\ntimeout_seconds = 0\n\
+         [[routes]]\nmethod = \"PATCH\"\npath = \"/\"\nstate_machine = \"sample\"\nmode = \"synch\"\ntimeout_seconds = 5\n"
+    )))
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let only_sync =
+        "only sync routes wait for the execution; remove timeout_seconds or set mode = \"sync\"";
+    assert_eq!(
+        got,
+        [
+            format!("stepgate.toml:7:19: routes[0].timeout_seconds: {only_sync}"),
+            format!("stepgate.toml:13:19: routes[1].timeout_seconds: {only_sync}"),
+            "stepgate.toml:19:19: routes[2].timeout_seconds: must be a positive number of seconds, e.g. 30".to_owned(),
+            "stepgate.toml:24:8: routes[3].mode: unknown mode \"synch\"; did you mean `sync`?".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn responses_tell_whether_they_were_configured() {
+    let c = ok(&with(&format!(
+        "{ROUTE}responses.success = {{ status = 201 }}\n\
+         [[routes]]\nmethod = \"PUT\"\npath = \"/\"\nstate_machine = \"sample\"\n"
+    )));
+    let first = &c.routes()[0];
+    assert_eq!(
+        first.success,
+        Some(Response {
+            status: 201,
+            body: r#"{"status": "webhook submitted"}"#.into()
+        })
+    );
+    assert_eq!(first.failure, None);
+    assert_eq!(first.failure_or_default(), Response::default_failure());
+    let second = &c.routes()[1];
+    assert_eq!((&second.success, &second.failure), (&None, &None));
+    assert_eq!(second.success_or_default(), Response::default_success());
 }

@@ -52,3 +52,35 @@ fn check_config_reports_ok_and_problems() {
         "{out:?}"
     );
 }
+
+#[test]
+fn check_config_reports_missing_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("stepgate.toml"),
+        format!(
+            "[state_machines.sample]\ndefinition = '{DEF}'\n\
+             [[routes]]\nmethod = \"POST\"\npath = \"/\"\nstate_machine = \"sample\"\n\
+             auth = {{ type = \"api_key\", header = \"x-api-key\", keys_env = \"STEPGATE_TEST_KEYS\" }}\n"
+        ),
+    )
+    .expect("write");
+    let run = |keys: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stepgate"));
+        command.arg("check-config").current_dir(dir.path());
+        match keys {
+            Some(k) => command.env("STEPGATE_TEST_KEYS", k),
+            None => command.env_remove("STEPGATE_TEST_KEYS"),
+        };
+        command.output().expect("stepgate runs")
+    };
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "stepgate.toml:7:61: routes[0].auth.keys_env: environment variable STEPGATE_TEST_KEYS is not set; export it (one or more API keys, comma-separated) before starting stepgate\n"
+    );
+    let out = run(Some("k1,k2"));
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("k1"));
+}

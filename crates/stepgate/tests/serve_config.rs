@@ -194,3 +194,155 @@ fn non_loopback_admin_address_is_refused() {
         "refused before opening the store"
     );
 }
+
+/// Starts `stepgate serve --config` on `toml` in `dir` with extra
+/// environment variables; returns the server and its two addresses.
+fn serve(
+    dir: &std::path::Path,
+    toml: &str,
+    envs: &[(&str, &str)],
+) -> (Server, SocketAddr, SocketAddr) {
+    let config = dir.join("stepgate.toml");
+    std::fs::write(&config, toml).expect("write config");
+    let log = std::fs::File::create(dir.join("server.log")).expect("log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stepgate"));
+    command
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let server = Server(child);
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("listen line");
+    let ports: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        panic!(
+            "bad listen line {line:?} ({e}); log:\n{}",
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        )
+    });
+    let addr =
+        |key: &str| -> SocketAddr { ports[key].as_str().and_then(|s| s.parse().ok()).expect(key) };
+    (server, addr("listen"), addr("admin_listen"))
+}
+
+const PROTECTED: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+store = "sqlite://store.db"
+
+[state_machines.hooks]
+definition = '{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"S"},"S":{"Type":"Succeed"}}}'
+
+[state_machines.shaping]
+type = "EXPRESS"
+definition = '{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"received.$":"$"},"End":true}}}'
+
+[[routes]]
+method = "POST"
+path = "/github"
+state_machine = "hooks"
+auth = { type = "hmac_sha256", header = "X-Hub-Signature-256", secret_env = "STEPGATE_TEST_SECRET", prefix = "sha256=" }
+
+[[routes]]
+method = "POST"
+path = "/sync"
+state_machine = "shaping"
+mode = "sync"
+timeout_seconds = 10
+"#;
+
+#[test]
+fn hmac_route_and_sync_route_on_the_real_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, listen, admin) = serve(
+        dir.path(),
+        PROTECTED,
+        &[("STEPGATE_TEST_SECRET", "It's a Secret to Everybody")],
+    );
+    let list = |machine: &str| {
+        let arn = format!("arn:aws:states:local:000000000000:stateMachine:{machine}");
+        let list = api(admin, "ListExecutions", &json!({ "stateMachineArn": arn }));
+        list["executions"].as_array().expect("executions").clone()
+    };
+    // GitHub's documented test vector ("Validating webhook deliveries"):
+    // secret "It's a Secret to Everybody", payload "Hello, World!".
+    let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let bad = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
+    let head = |signature: &str| {
+        format!(
+            "POST /github HTTP/1.1\r\nContent-Type: text/plain\r\nX-Hub-Signature-256: {signature}"
+        )
+    };
+    let (status, body) = request(listen, &head(bad), "Hello, World!");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["status"], "forbidden");
+    let (status, body) = request(
+        listen,
+        "POST /github HTTP/1.1\r\nContent-Type: text/plain",
+        "Hello, World!",
+    );
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = request(listen, &head(good), "Hello, World?");
+    assert_eq!(status, 403, "signed for another body");
+    assert!(list("hooks").is_empty(), "nothing stored on failure");
+
+    let (status, body) = request(listen, &head(good), "Hello, World!");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"status": "webhook submitted"}));
+    let executions = list("hooks");
+    assert_eq!(executions.len(), 1);
+    let arn = executions[0]["executionArn"].as_str().expect("arn");
+    let described = api(admin, "DescribeExecution", &json!({ "executionArn": arn }));
+    let input: Value =
+        serde_json::from_str(described["input"].as_str().expect("input")).expect("json");
+    assert_eq!(
+        input,
+        json!({"contentType": "text/plain", "body": "Hello, World!"})
+    );
+
+    // Sync: the answer is the execution's output.
+    let payload = r#"{"msg": "say \"hi\"", "n": [1, 2]}"#;
+    let (status, body) = request(
+        listen,
+        "POST /sync HTTP/1.1\r\nContent-Type: application/json",
+        payload,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"received": {"msg": "say \"hi\"", "n": [1, 2]}})
+    );
+    drop(server);
+}
+
+#[test]
+fn a_missing_secret_stops_serve_with_the_key_and_the_variable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(&config, PROTECTED).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("STEPGATE_TEST_SECRET")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "routes[0].auth.secret_env: environment variable STEPGATE_TEST_SECRET is not set"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("store.db").exists(),
+        "refused before opening the store"
+    );
+}

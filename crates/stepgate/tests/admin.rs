@@ -73,3 +73,62 @@ fn health_readiness_and_metrics_are_served_next_to_the_api() {
         metrics.body
     );
 }
+
+#[test]
+fn a_non_loopback_admin_address_needs_the_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Without a token the config is refused, before the store is opened.
+    std::fs::write(
+        dir.path().join("open.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"0.0.0.0:0\"\nstore = \"sqlite://open.db\"\n",
+    )
+    .expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stepgate"))
+        .args(["serve", "--config", "open.toml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("admin_token"), "{stderr}");
+    assert!(!dir.path().join("open.db").exists());
+
+    std::fs::write(
+        dir.path().join("stepgate.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"0.0.0.0:0\"\nadmin_token = \"s3cret-token\"\nstore = \"sqlite://s.db\"\n",
+    )
+    .expect("config");
+    let server = Server::start(dir.path(), &["--config", "stepgate.toml"]);
+    let port = server.addr("admin_listen").port();
+    let admin: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let list = "POST / HTTP/1.1\r\nX-Amz-Target: AWSStepFunctions.ListExecutions\r\nContent-Type: application/x-amz-json-1.0";
+    let body = br#"{"stateMachineArn": "arn:aws:states:local:000000000000:stateMachine:none"}"#;
+    // Probes need no token; everything else does.
+    assert_eq!(request(admin, "GET /healthz HTTP/1.1", b"").status, 200);
+    assert_eq!(request(admin, "GET /readyz HTTP/1.1", b"").status, 200);
+    let missing = request(admin, list, body);
+    assert_eq!(missing.status, 401, "{}", missing.body);
+    assert_eq!(missing.json()["status"], "unauthorized");
+    let wrong = request(
+        admin,
+        &format!("{list}\r\nAuthorization: Bearer s3cret-tokeN"),
+        body,
+    );
+    assert_eq!(wrong.status, 403);
+    assert_eq!(
+        request(admin, "GET /metrics HTTP/1.1", b"").status,
+        401,
+        "metrics are behind the token"
+    );
+    let right = request(
+        admin,
+        &format!("{list}\r\nAuthorization: Bearer s3cret-token"),
+        body,
+    );
+    assert_ne!(right.status, 401);
+    assert_ne!(right.status, 403, "{}", right.body);
+    assert!(
+        !server.log_text().contains("s3cret-token"),
+        "the token is never logged"
+    );
+}

@@ -169,32 +169,6 @@ fn invalid_config_exits_1_with_the_errors() {
     assert!(out.stdout.is_empty());
 }
 
-#[test]
-fn non_loopback_admin_address_is_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("stepgate.toml");
-    std::fs::write(
-        &config,
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"0.0.0.0:0\"\nadmin_token = \"secret\"\nstore = \"sqlite://s.db\"\n",
-    )
-    .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("admin_token auth is not supported yet"),
-        "{stderr}"
-    );
-    assert!(
-        !dir.path().join("s.db").exists(),
-        "refused before opening the store"
-    );
-}
-
 /// Starts `stepgate serve --config` on `toml` in `dir` with extra
 /// environment variables; returns the server and its two addresses.
 fn serve(

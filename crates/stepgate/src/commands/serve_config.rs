@@ -2,8 +2,7 @@
 //! config file.
 //!
 //! Owns the process lifecycle of the config mode: load the config (its
-//! errors printed as they are, exit 1), refuse what is not built yet (a
-//! non-loopback admin address needs `admin_token` auth), open
+//! errors printed as they are, exit 1), install the metrics recorder, open
 //! `server.store`, put every `[state_machines.NAME]` at
 //! `arn:aws:states:local:000000000000:stateMachine:NAME`, run Task states
 //! with the `[functions.NAME]` (`functions` crate), recover, serve the
@@ -16,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use gateway::GatewayRoute;
 use serde_json::json;
 use store::StateMachineType;
@@ -46,12 +45,25 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
         }
     };
     let server = config.server().clone();
+    // Before anything records a metric (recovery does): a recorder
+    // installed later would miss them.
+    super::super::admin::metrics_handle();
+    gateway::metrics_names::describe();
+    // The config refuses a non-loopback admin address without a token.
     if !server.admin_listen.ip().is_loopback() {
-        bail!(
-            "{}: server.admin_listen = {}: admin_token auth is not supported yet, so the admin API only listens on a loopback address (127.0.0.1 or ::1)",
-            file.display(),
-            server.admin_listen
-        );
+        tracing::info!(admin_listen = %server.admin_listen, "the admin address is not loopback: every request but /healthz and /readyz needs the admin token");
+    }
+    if !server.listen.ip().is_loopback() {
+        for route in config.routes() {
+            if route.auth == config::Auth::None {
+                tracing::warn!(
+                    "route {} {} has no auth and server.listen {} is reachable from other hosts; anyone who can reach it can start executions (set auth = {{ type = \"hmac_sha256\", ... }} or {{ type = \"api_key\", ... }})",
+                    route.method.as_str(),
+                    route.path.text,
+                    server.listen
+                );
+            }
+        }
     }
     // Commands run in the config file's directory, like every relative
     // path in it; a runtime that is not built yet is refused before the
@@ -128,8 +140,11 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
         };
         let webhook_server = axum::serve(webhooks, gateway::router(engine.clone(), routes))
             .with_graceful_shutdown(stopped(stop_rx.clone()));
-        let admin_server = axum::serve(admin, api::router(engine.clone()))
-            .with_graceful_shutdown(stopped(stop_rx));
+        let admin_server = axum::serve(
+            admin,
+            super::super::admin::router(engine.clone(), server.admin_token.clone()),
+        )
+        .with_graceful_shutdown(stopped(stop_rx));
         let (w, a) = tokio::join!(webhook_server, admin_server);
         w.context("the webhook server failed")?;
         a.context("the API server failed")?;

@@ -23,7 +23,10 @@ use asl::interpreter::{ExecutionInfo, Options, TaskRequest};
 use asl::parse::{ParseOptions, StateMachineType as AslType, parse_definition_with};
 use asl::timestamp::EpochMillis;
 use serde_json::Value;
-use store::{ExecutionRecord, NewExecution, StartOutcome, StateMachineType, Store, StoreError};
+use store::{
+    ExecutionRecord, NewExecution, StartOutcome, StateMachineRecord, StateMachineType, Store,
+    StoreError,
+};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::journal::JournalEvent;
@@ -44,6 +47,11 @@ pub mod metrics_names {
     /// Counter: executions durably started, by `type` (STANDARD, EXPRESS).
     pub const STARTED: &str = "stepgate_executions_started_total";
 }
+
+/// How long a start may use a cached "latest version" of its state machine:
+/// a new version stored by another process (or node) is picked up by starts
+/// on this node within this time.
+pub const LATEST_VERSION_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A boxed future, for the [`TaskInvoker`] trait object.
 pub type TaskFuture = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
@@ -171,6 +179,8 @@ struct Inner<S: Store> {
     clock: EngineClock,
     limits: Limits,
     slots: Arc<Semaphore>,
+    /// The latest version of each state machine, and when it was read.
+    latest: Mutex<HashMap<String, (Arc<StateMachineRecord>, std::time::Instant)>>,
     /// Parsed definitions and loggers by (state machine ARN, version).
     definitions: Mutex<HashMap<(String, u64), Version>>,
     running: Mutex<HashMap<String, mpsc::UnboundedSender<Input>>>,
@@ -222,6 +232,7 @@ impl<S: Store> Engine<S> {
                 clock,
                 slots: Arc::new(Semaphore::new(limits.max_running.max(1))),
                 limits,
+                latest: Mutex::new(HashMap::new()),
                 definitions: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
                 finished,
@@ -277,13 +288,9 @@ impl<S: Store> Engine<S> {
                 "the input is not valid JSON: {e}"
             )));
         }
-        let sm = inner
-            .store
-            .state_machine(&request.state_machine_arn, None)
-            .await?
-            .ok_or_else(|| StoreError::StateMachineDoesNotExist {
-                arn: request.state_machine_arn.clone(),
-            })?;
+        let sm = self
+            .latest_state_machine(&request.state_machine_arn)
+            .await?;
         let (seed, fresh_name, express_id) = {
             let mut rng = inner.seeds.lock().unwrap_or_else(|p| p.into_inner());
             let mut seed = [0u8; 32];
@@ -318,6 +325,41 @@ impl<S: Store> Engine<S> {
             self.spawn_execution(record.clone(), None);
         }
         Ok(outcome)
+    }
+
+    /// The latest version of a state machine, from a per-node cache that
+    /// is at most [`LATEST_VERSION_TTL`] old: a store read per start cost a
+    /// blocking-pool round trip and a statement, a tenth of a webhook's CPU.
+    async fn latest_state_machine(
+        &self,
+        arn: &str,
+    ) -> Result<Arc<StateMachineRecord>, EngineError> {
+        let now = std::time::Instant::now();
+        if let Some((record, fetched)) = self
+            .inner
+            .latest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(arn)
+            && now.duration_since(*fetched) < LATEST_VERSION_TTL
+        {
+            return Ok(Arc::clone(record));
+        }
+        let record = Arc::new(
+            self.inner
+                .store
+                .state_machine(arn, None)
+                .await?
+                .ok_or_else(|| StoreError::StateMachineDoesNotExist {
+                    arn: arn.to_owned(),
+                })?,
+        );
+        self.inner
+            .latest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(arn.to_owned(), (Arc::clone(&record), now));
+        Ok(record)
     }
 
     /// `StopExecution`: the execution ends ABORTED (durably, before this

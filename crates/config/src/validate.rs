@@ -804,6 +804,11 @@ fn route(
         ),
     };
 
+    let request_template = match raw.request_template {
+        None => Some(None),
+        Some(t) => template(&t, &key("request_template"), p).map(|()| Some(t.into_inner())),
+    };
+
     let auth = match raw.auth {
         None => Some(Auth::None),
         Some(a) => auth(a, &key("auth"), context.env, p),
@@ -827,7 +832,7 @@ fn route(
         },
         state_machine: state_machine?,
         mode: mode?,
-        request_template: raw.request_template.map(Spanned::into_inner),
+        request_template: request_template?,
         execution_name_header: execution_name_header?,
         success: success?,
         failure: failure?,
@@ -1081,10 +1086,32 @@ fn response(
             None
         }
     };
+    let body = match raw.body {
+        None => Some(default.body),
+        Some(b) => template(&b, &child(&child(path, which), "body"), p).map(|()| b.into_inner()),
+    };
     Some(Some(Response {
         status: status?,
-        body: raw.body.map_or(default.body, Spanned::into_inner),
+        body: body?,
     }))
+}
+
+/// A mapping template (request templates and response bodies) must parse;
+/// the error gives the line and column inside the template.
+fn template(value: &SpannedString, key: &str, p: &mut Problems<'_>) -> Option<()> {
+    match vtl::Template::parse(value.get_ref()) {
+        Ok(_) => Some(()),
+        Err(e) => {
+            p.at(
+                value.span(),
+                key,
+                format!(
+                    "the mapping template does not parse: {e} (counted inside the template); fix the template, or escape a literal `$` or `#` as `\\$` / `\\#`"
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// Parses `/literal/{param}/{proxy+}` into segments, or says what to fix.

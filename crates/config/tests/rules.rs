@@ -947,3 +947,27 @@ fn responses_tell_whether_they_were_configured() {
     assert_eq!((&second.success, &second.failure), (&None, &None));
     assert_eq!(second.success_or_default(), Response::default_success());
 }
+
+// ------------------------------------------------------------------ templates
+
+#[test]
+fn templates_must_parse_and_errors_point_inside_them() {
+    let line = one(&with(
+        "[[routes]]\nmethod = \"POST\"\npath = \"/\"\nstate_machine = \"sample\"\nrequest_template = '''\n#set($x = 1)\n#if($x\n'''\n",
+    ));
+    assert!(line.contains("routes[0].request_template"), "{line}");
+    assert!(line.contains("does not parse"), "{line}");
+    assert!(line.contains("line 3, column 1"), "{line}");
+
+    let line = one(&with(
+        "[[routes]]\nmethod = \"POST\"\npath = \"/\"\nstate_machine = \"sample\"\nresponses.success = { status = 200, body = '{\"arn\": \"$context.executionArn\" #foreach($x in [1]) }' }\n",
+    ));
+    assert!(line.contains("routes[0].responses.success.body"), "{line}");
+
+    // The seed's template, exactly as users paste it, is valid.
+    let c = ok(&with(
+        "[[routes]]\nmethod = \"POST\"\npath = \"/\"\nstate_machine = \"sample\"\nrequest_template = '''\n#set($input = $input.json('$'))\n{\n  \"input\": \"$util.escapeJavaScript($input).replaceAll(\"\\\\'\", \"'\")\",\n  \"stateMachineArn\": \"arn:aws:states:us-east-1:123456789012:stateMachine:sample\"\n}\n'''\n",
+    ));
+    let template = c.routes()[0].request_template.as_deref().expect("template");
+    assert!(template.contains(r#"replaceAll("\\'", "'")"#), "{template}");
+}

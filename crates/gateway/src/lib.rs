@@ -20,10 +20,13 @@
 //! answer a route's success response unless the execution is durably
 //! stored, and must never log a secret, an API key or a signature.
 //!
-//! Not served yet: `request_template` (answers 501, never a fake success;
-//! [`GatewayRoute::unsupported`] says so at start-up). Templates slot in at
-//! one seam, the function that turns a request into a
-//! [`StartRequest`](engine::scheduler::StartRequest).
+//! Mapping templates (the `mapping` module, over the `vtl` crate): a
+//! route's `request_template` renders the request into a `StartExecution`
+//! request body as on AWS (output that is not one fails the request with the
+//! failure response, the reason logged, nothing started), and response
+//! bodies containing `$` or `#` are rendered with the outcome
+//! (`$context.executionArn`, `$context.startDate`, `$input` = the
+//! StartExecution / StartSyncExecution response, `$context.responseOverride`).
 //!
 //! The key decision: one fallback handler doing its own matching rather than
 //! one axum route per config route — axum's router cannot express greedy
@@ -36,6 +39,7 @@
 
 mod auth;
 mod content;
+mod mapping;
 mod matching;
 pub mod metrics_names;
 mod rate_limit;
@@ -54,10 +58,11 @@ use axum::response::{IntoResponse, Response};
 use config::{Auth, Config, Method, Mode, RateLimit, RoutePath};
 use engine::scheduler::{Engine, EngineError, StartRequest};
 use metrics::SharedString;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use store::{ExecutionStatus, StartOutcome, Store, StoreError};
 use tokio::time::Instant;
 
+use crate::mapping::ResponseSpec;
 use crate::matching::{Match, select};
 use crate::rate_limit::TokenBucket;
 
@@ -84,7 +89,7 @@ pub struct GatewayRoute {
     pub state_machine_arn: String,
     /// `async`, or `sync` with its timeout.
     pub mode: Mode,
-    /// Mapping template (answers 501 for now).
+    /// Mapping template: renders the request into a StartExecution body.
     pub request_template: Option<String>,
     /// Request header whose value names the execution.
     pub execution_name_header: Option<String>,
@@ -123,42 +128,38 @@ impl GatewayRoute {
             .collect()
     }
 
-    /// Why this route cannot serve requests yet (it answers 501), if so.
-    pub fn unsupported(&self) -> Option<&'static str> {
-        self.request_template.as_ref().map(|_| {
-            "request templates are not supported yet; remove request_template to pass the body through as the input"
-        })
+    /// Warnings about the route's request template (the known pitfalls of
+    /// pasted templates, from the `vtl` linter), for start-up logs.
+    pub fn template_warnings(&self) -> Vec<String> {
+        let Some(text) = &self.request_template else {
+            return Vec::new();
+        };
+        match vtl::Template::parse(text) {
+            Ok(t) => t
+                .lint()
+                .into_iter()
+                .map(|w| format!("line {}, column {}: {}", w.line, w.column, w.message))
+                .collect(),
+            Err(e) => vec![format!("does not parse: {e}")],
+        }
     }
 
     /// The route's name in metrics and logs: `METHOD /path/{pattern}`.
     pub fn label(&self) -> String {
         format!("{} {}", self.method.as_str(), self.path.text)
     }
-
-    /// The answer once the execution is durably started (async): the
-    /// configured success response or `200 {"status": "webhook submitted"}`.
-    fn acknowledgement(&self) -> Response {
-        configured(
-            self.success
-                .as_ref()
-                .unwrap_or(&config::Response::default_success()),
-        )
-    }
-
-    /// The answer when the execution was not started: the configured
-    /// failure response or `500 {"status": "webhook failed"}`.
-    fn not_started(&self) -> Response {
-        configured(
-            self.failure
-                .as_ref()
-                .unwrap_or(&config::Response::default_failure()),
-        )
-    }
 }
 
 /// A route with what serving it needs besides its config.
 struct Served {
     route: GatewayRoute,
+    /// The parsed `request_template`; `Err` (only for routes not checked by
+    /// the config) fails every request with the reason.
+    request_template: Option<Result<vtl::Template, String>>,
+    /// `responses.success` or the default.
+    success: ResponseSpec,
+    /// `responses.failure` or the default.
+    failure: ResponseSpec,
     bucket: Option<TokenBucket>,
     /// `route.label()`, shared by every metric of the route.
     label: Arc<str>,
@@ -177,6 +178,22 @@ pub fn router<S: Store>(engine: Engine<S>, routes: Vec<GatewayRoute>) -> Router 
     let served = routes
         .iter()
         .map(|route| Served {
+            request_template: route
+                .request_template
+                .as_deref()
+                .map(|t| vtl::Template::parse(t).map_err(|e| e.to_string())),
+            success: ResponseSpec::new(
+                route
+                    .success
+                    .as_ref()
+                    .unwrap_or(&config::Response::default_success()),
+            ),
+            failure: ResponseSpec::new(
+                route
+                    .failure
+                    .as_ref()
+                    .unwrap_or(&config::Response::default_failure()),
+            ),
             bucket: route.rate_limit.map(TokenBucket::new),
             label: Arc::from(route.label()),
             route: route.clone(),
@@ -223,13 +240,6 @@ impl IntoResponse for Refusal {
         }
         response
     }
-}
-
-/// A configured response, sent as JSON (the contract's bodies are JSON).
-fn configured(response: &config::Response) -> Response {
-    // The config validates 100–599, so the fallback is unreachable in practice.
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, response.body.clone())
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -312,7 +322,7 @@ async fn answer<S: Store>(
         }
     };
     let route = &served.route;
-    let result = async {
+    let checked = async {
         if let Some(bucket) = &served.bucket
             && let Err(retry_after) = bucket.take(received)
         {
@@ -329,11 +339,11 @@ async fn answer<S: Store>(
         }
         let bytes = read_body(&parts, body, route.max_body_bytes).await?;
         auth::check(&route.auth, &parts.headers, &bytes)?;
-        start_request(route, &parts, &bytes)
+        Ok(bytes)
     }
     .await;
-    let request = match result {
-        Ok(request) => request,
+    let bytes = match checked {
+        Ok(bytes) => bytes,
         Err(refusal) => {
             if refusal.status == StatusCode::UNAUTHORIZED || refusal.status == StatusCode::FORBIDDEN
             {
@@ -343,20 +353,59 @@ async fn answer<S: Store>(
             return (Some(served), refusal.into());
         }
     };
-    let answer = match route.mode {
-        Mode::Async => match start(&gateway.engine, route, request).await {
-            Some(_) => Answer {
-                response: route.acknowledgement(),
-                succeeded: true,
-            },
-            None => route.not_started().into(),
+    // Templates see the request as API Gateway shows it; built only when
+    // some template of the route will read it.
+    let needs_context = served.request_template.is_some()
+        || served.success.is_template()
+        || served.failure.is_template();
+    let context = needs_context.then(|| {
+        mapping::request_context(route, &parts, &bytes, &uuid::Uuid::new_v4().to_string())
+    });
+    let request = match start_request(served, &parts, &bytes, context.as_ref()) {
+        Ok(request) => request,
+        Err(Invalid::Refused(refusal)) => return (Some(served), refusal.into()),
+        Err(Invalid::Template(reason)) => {
+            tracing::error!(route = %served.label, reason = %reason, "webhook failed: the request template did not produce a StartExecution request; nothing was started");
+            let failure = json!({ "__type": "SerializationException", "message": reason });
+            return (
+                Some(served),
+                send(&served.failure, &failure, context.as_ref(), Map::new()).into(),
+            );
+        }
+    };
+    let started = start(&gateway.engine, route, request).await;
+    let answer = match (started, route.mode) {
+        (Ok(started), Mode::Async) => Answer {
+            response: send(
+                &served.success,
+                &mapping::start_response(&started.arn, started.start_time),
+                context.as_ref(),
+                mapping::start_context(&started.arn, started.start_time),
+            ),
+            succeeded: true,
         },
-        Mode::Sync { timeout } => match start(&gateway.engine, route, request).await {
-            Some(arn) => sync_result(&gateway.engine, route, &arn, timeout).await,
-            None => route.not_started().into(),
-        },
+        (Ok(started), Mode::Sync { timeout }) => {
+            sync_result(&gateway.engine, served, &started, timeout, context.as_ref()).await
+        }
+        (Err(error), _) => {
+            let failure = json!({ "__type": error.name(), "message": error.to_string() });
+            send(&served.failure, &failure, context.as_ref(), Map::new()).into()
+        }
     };
     (Some(served), answer)
+}
+
+/// A configured response, rendered if it is a template; always JSON.
+fn send(
+    spec: &ResponseSpec,
+    input: &Value,
+    context: Option<&vtl::Context>,
+    extra: Map<String, Value>,
+) -> Response {
+    let (status, headers, body) = spec.render(input, context.map(|c| &c.context), extra);
+    let mut response = json_response(status, body);
+    response.headers_mut().extend(headers);
+    response
 }
 
 /// The body, at most `limit` bytes (413 otherwise).
@@ -389,65 +438,93 @@ async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, Ref
         .map_err(|_| too_large())
 }
 
-/// The request as a `StartExecution` request: the seam where request
-/// templates will slot in (they see the same parts and raw body). Without a
-/// template the input is the body by content type (`content::input`) and
-/// `execution_name_header` names the execution.
+/// Why a request did not become a StartExecution request.
+enum Invalid {
+    /// The body or a header is unusable: answered with this refusal.
+    Refused(Refusal),
+    /// The request template failed or its output is not a StartExecution
+    /// request: the route's failure response (as AWS answers a broken
+    /// integration request), the reason logged.
+    Template(String),
+}
+
+/// The request as a `StartExecution` request. With a template, its output
+/// is the request (as on AWS); without, the input is the body by content
+/// type (`content::input`). `execution_name_header` names the execution
+/// unless the template did.
 fn start_request(
-    route: &GatewayRoute,
+    served: &Served,
     parts: &Parts,
     body: &[u8],
-) -> Result<StartRequest, Refusal> {
-    if let Some(reason) = route.unsupported() {
-        return Err(Refusal::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "not implemented",
-            reason,
-        ));
-    }
-    let input = content::input(&parts.headers, body)?;
-    let name = match &route.execution_name_header {
-        None => None,
-        Some(h) => match parts.headers.get(h.as_str()).map(HeaderValue::to_str) {
+    context: Option<&vtl::Context>,
+) -> Result<StartRequest, Invalid> {
+    let route = &served.route;
+    let mut request = match (&served.request_template, context) {
+        (Some(Ok(template)), Some(context)) => {
+            mapping::start_request(template, context, route).map_err(Invalid::Template)?
+        }
+        (Some(Err(e)), _) => {
+            return Err(Invalid::Template(format!(
+                "the request template does not parse: {e}"
+            )));
+        }
+        _ => StartRequest {
+            state_machine_arn: route.state_machine_arn.clone(),
+            name: None,
+            input: Some(content::input(&parts.headers, body).map_err(Invalid::Refused)?),
+        },
+    };
+    if request.name.is_none()
+        && let Some(h) = &route.execution_name_header
+    {
+        request.name = match parts.headers.get(h.as_str()).map(HeaderValue::to_str) {
             None => None,
             Some(Ok(v)) => Some(v.to_owned()),
             Some(Err(_)) => {
-                return Err(Refusal::new(
+                return Err(Invalid::Refused(Refusal::new(
                     StatusCode::BAD_REQUEST,
                     "bad request",
                     format!("header {h} names the execution and must be visible ASCII"),
-                ));
+                )));
             }
-        },
-    };
-    Ok(StartRequest {
-        state_machine_arn: route.state_machine_arn.clone(),
-        name,
-        input: Some(input),
-    })
+        };
+    }
+    Ok(request)
 }
 
-/// Starts the execution durably. `Some(arn)` when it is stored: started
-/// now, already running under this name, or (a redelivery) finished with the
-/// same input. `None` when it was not started (the reason is logged).
+/// A durably stored execution a request started (or redelivered).
+struct Started {
+    arn: String,
+    start_time: i64,
+}
+
+/// Starts the execution durably. `Ok` when it is stored: started now,
+/// already running under this name, or (a redelivery) finished with the
+/// same input. `Err` (logged) when it was not started, with AWS's error name.
 async fn start<S: Store>(
     engine: &Engine<S>,
     route: &GatewayRoute,
     request: StartRequest,
-) -> Option<String> {
+) -> Result<Started, api::ApiError> {
     // Kept only for a named start: comparing a redelivery's payload.
     let named_input = request
         .name
         .is_some()
-        .then(|| request.input.clone().unwrap_or_default());
+        .then(|| request.input.clone().unwrap_or_else(|| "{}".to_owned()));
     match engine.start_execution(request).await {
         Ok(StartOutcome::Started(r)) => {
             tracing::debug!(execution_arn = %r.arn, path = %route.path.text, "webhook submitted");
-            Some(r.arn)
+            Ok(Started {
+                arn: r.arn,
+                start_time: r.start_time,
+            })
         }
         Ok(StartOutcome::AlreadyStarted(r)) => {
             tracing::debug!(execution_arn = %r.arn, path = %route.path.text, "redelivery of a running execution acknowledged");
-            Some(r.arn)
+            Ok(Started {
+                arn: r.arn,
+                start_time: r.start_time,
+            })
         }
         // A named redelivery after the execution finished: the store cannot
         // tell "finished" from "different input", so look. Same input = the
@@ -458,53 +535,69 @@ async fn start<S: Store>(
             match engine.store().execution(&arn).await {
                 Ok(Some(existing)) if same_json(&existing.input, input) => {
                     tracing::info!(execution_arn = %arn, path = %route.path.text, "redelivery of a finished execution acknowledged");
-                    Some(arn)
+                    Ok(Started {
+                        arn,
+                        start_time: existing.start_time,
+                    })
                 }
                 Ok(_) => {
                     tracing::warn!(execution_arn = %arn, path = %route.path.text, "webhook failed: an execution with this name exists with a different input");
-                    None
+                    Err(StoreError::ExecutionAlreadyExists { arn }.into())
                 }
                 Err(e) => {
                     tracing::error!(execution_arn = %arn, path = %route.path.text, error = %e, "webhook failed");
-                    None
+                    Err(e.into())
                 }
             }
         }
         Err(e) => {
             tracing::error!(state_machine_arn = %route.state_machine_arn, path = %route.path.text, error = %e, "webhook failed: the execution was not started");
-            None
+            Err(e.into())
         }
     }
 }
 
-/// A sync route's answer: waits up to `timeout` for the execution `arn`
-/// (durably started) to finish, as `StartSyncExecution` does.
+/// A sync route's answer: waits up to `timeout` for the execution (durably
+/// started) to finish, as `StartSyncExecution` does. Response templates see
+/// StartSyncExecution's response as `$input` and the status, error and cause
+/// in `$context`.
 async fn sync_result<S: Store>(
     engine: &Engine<S>,
-    route: &GatewayRoute,
-    arn: &str,
+    served: &Served,
+    started: &Started,
     timeout: Duration,
+    context: Option<&vtl::Context>,
 ) -> Answer {
+    let route = &served.route;
+    let arn = started.arn.as_str();
     let record = match engine.wait_for(arn, timeout).await {
         Ok(Some(record)) => record,
         Ok(None) => {
             tracing::error!(execution_arn = %arn, path = %route.path.text, "sync webhook failed: the started execution is not in the store");
-            return route.not_started().into();
+            let failure = json!({ "__type": "InternalFailure", "message": format!("execution {arn} is not in the store") });
+            return send(&served.failure, &failure, context, Map::new()).into();
         }
         Err(e) => {
             tracing::error!(execution_arn = %arn, path = %route.path.text, error = %e, "sync webhook failed: cannot read the execution");
-            return route.not_started().into();
+            let failure = json!({ "__type": "InternalFailure", "message": e.to_string() });
+            return send(&served.failure, &failure, context, Map::new()).into();
         }
     };
+    let mut extra = mapping::start_context(arn, started.start_time);
+    extra.insert("status".into(), json!(record.status.as_str()));
+    extra.insert("error".into(), json!(record.error));
+    extra.insert("cause".into(), json!(record.cause));
     match record.status {
         ExecutionStatus::Succeeded => {
-            let response = match &route.success {
-                Some(configured_success) => configured(configured_success),
+            let response = if route.success.is_some() {
+                let output = sync_response(&record);
+                send(&served.success, &output, context, extra)
+            } else {
                 // The output is JSON text already; sent as it is stored.
-                None => json_response(
+                json_response(
                     StatusCode::OK,
                     record.output.unwrap_or_else(|| "null".to_owned()),
-                ),
+                )
             };
             Answer {
                 response,
@@ -523,20 +616,28 @@ async fn sync_result<S: Store>(
         }
         ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {
             tracing::info!(execution_arn = %arn, path = %route.path.text, status = record.status.as_str(), "sync webhook: the execution did not succeed");
-            match &route.failure {
-                Some(configured_failure) => configured(configured_failure).into(),
-                None => {
-                    let body = json!({
-                        "status": record.status.as_str(),
-                        "executionArn": arn,
-                        "error": record.error,
-                        "cause": record.cause,
-                    });
-                    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into()
-                }
+            if route.failure.is_some() {
+                let output = sync_response(&record);
+                send(&served.failure, &output, context, extra).into()
+            } else {
+                let body = json!({
+                    "status": record.status.as_str(),
+                    "executionArn": arn,
+                    "error": record.error,
+                    "cause": record.cause,
+                });
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into()
             }
         }
     }
+}
+
+/// StartSyncExecution's response for a finished execution.
+fn sync_response(record: &store::ExecutionRecord) -> Value {
+    serde_json::to_value(
+        api::actions::describe_execution::DescribeExecutionOutput::from(record.clone()),
+    )
+    .unwrap_or(Value::Null)
 }
 
 /// JSON equality (object key order does not matter).

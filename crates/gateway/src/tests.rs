@@ -18,7 +18,7 @@ use tower::ServiceExt;
 
 use super::*;
 
-const CONFIG: &str = r#"
+const CONFIG: &str = r##"
 [state_machines.hooks]
 definition = '{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"S"},"S":{"Type":"Succeed"}}}'
 
@@ -68,7 +68,63 @@ responses.failure = { status = 503, body = '{"status": "webhook failed"}' }
 method = "POST"
 path = "/templated"
 state_machine = "hooks"
-request_template = '{"input": "$input.body"}'
+request_template = '''
+#set($input = $input.json('$'))
+{
+  "input": "$util.escapeJavaScript($input).replaceAll("\\'", "'")",
+  "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hooks"
+}
+'''
+responses.success = { status = 200, body = '''{"executionArn": "$context.executionArn", "startDate": "$context.startDate", "requestId": "$context.requestId", "fromInput": $input.json('$.executionArn')}''' }
+
+[[routes]]
+method = "POST"
+path = "/params/{id}"
+state_machine = "hooks"
+request_template = '''
+{
+  "input": "{\"id\": \"$input.params('id')\", \"q\": \"$input.params('q')\", \"sig\": \"$input.params('X-Sig')\", \"n\": $input.path('$.n'), \"method\": \"$context.httpMethod\", \"resource\": \"$context.resourcePath\"}",
+  "name": "order-$input.params('id')"
+}
+'''
+
+[[routes]]
+method = "POST"
+path = "/template/not-json"
+state_machine = "hooks"
+request_template = 'not JSON: $input.body'
+
+[[routes]]
+method = "POST"
+path = "/template/other-machine"
+state_machine = "hooks"
+request_template = '{"input": "{}", "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:ghost"}'
+
+[[routes]]
+method = "POST"
+path = "/template/object-input"
+state_machine = "hooks"
+request_template = '''{"input": $input.body}'''
+
+[[routes]]
+method = "POST"
+path = "/sync/templated"
+state_machine = "shaping"
+mode = "sync"
+responses.success = { status = 200, body = '''{"result": $input.path('$.output'), "status": "$context.status"}''' }
+
+[[routes]]
+method = "POST"
+path = "/sync/fail/templated"
+state_machine = "failing"
+mode = "sync"
+responses.failure = { status = 500, body = '''#set($context.responseOverride.status = 422){"error": "$context.error", "cause": "$util.escapeJavaScript($context.cause)"}''' }
+
+[[routes]]
+method = "POST"
+path = "/ghost/templated"
+state_machine = "ghost"
+responses.failure = { status = 503, body = '''{"type": "$input.path('$.__type')"}''' }
 
 [[routes]]
 method = "POST"
@@ -126,7 +182,7 @@ path = "/sync/slow"
 state_machine = "slow"
 mode = "sync"
 timeout_seconds = 2
-"#;
+"##;
 
 const SECRET: &str = "It's a Secret to Everybody";
 
@@ -475,25 +531,107 @@ async fn failed_start_answers_the_failure_response() {
     assert!(executions(&engine).await.is_empty());
 }
 
+// ------------------------------------------------------------------ templates
+
 #[tokio::test]
-async fn templates_answer_501_and_store_nothing() {
+async fn the_seed_template_starts_the_route_machine_with_the_exact_payload() {
     let (engine, app) = setup().await;
-    let (status, _, body) = send(&app, post("/templated", "{}")).await;
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
-    assert!(
-        body["message"]
+    for payload in [
+        r#"{"msg": "it's \"quoted\" \\ C:\\path", "u": "é 日本 😀 \u0001", "slash": "a/b", "n": [1, 2.5, {"x": null}], "t": "$x #y"}"#,
+        r#"{}"#,
+        r#"{"apostrophes": "'''", "newline": "a\nb"}"#,
+    ] {
+        let r = reply(&app, post("/templated", payload)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let arn = r.body["executionArn"]
             .as_str()
-            .expect("message")
-            .contains("request templates are not supported yet")
+            .expect("executionArn")
+            .to_owned();
+        assert!(
+            arn.starts_with("arn:aws:states:local:000000000000:execution:hooks:"),
+            "{arn}"
+        );
+        assert_eq!(
+            r.body["fromInput"],
+            json!(arn),
+            "$input is StartExecution's response"
+        );
+        assert!(
+            r.body["startDate"]
+                .as_str()
+                .is_some_and(|d| d.ends_with('Z'))
+        );
+        assert_eq!(r.body["requestId"].as_str().map(str::len), Some(36));
+        let record = engine
+            .store()
+            .execution(&arn)
+            .await
+            .expect("read")
+            .expect("stored");
+        let input: Value = serde_json::from_str(&record.input).expect("JSON input");
+        assert_eq!(
+            input,
+            serde_json::from_str::<Value>(payload).expect("payload")
+        );
+    }
+}
+
+#[tokio::test]
+async fn templates_see_path_query_headers_and_name_the_execution() {
+    let (engine, app) = setup().await;
+    let request = Request::post("/params/A%2D17?q=x+y&q=last")
+        .header("content-type", "application/json")
+        .header("x-sig", "sha=1")
+        .body(Body::from(r#"{"n": 42}"#))
+        .expect("request");
+    let r = reply(&app, request).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = executions(&engine).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].name, "order-A-17");
+    let input: Value = serde_json::from_str(&list[0].input).expect("JSON input");
+    assert_eq!(
+        input,
+        json!({"id": "A-17", "q": "last", "sig": "sha=1", "n": 42, "method": "POST", "resource": "/params/{id}"})
     );
+}
+
+#[tokio::test]
+async fn a_template_whose_output_is_not_a_start_execution_request_fails_and_stores_nothing() {
+    let (engine, app) = setup().await;
+    for path in [
+        "/template/not-json",
+        "/template/other-machine",
+        "/template/object-input",
+    ] {
+        let r = reply(&app, post(path, r#"{"a": 1}"#)).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert_eq!(r.body, json!({"status": "webhook failed"}), "{path}");
+    }
     assert!(executions(&engine).await.is_empty());
-    assert!(
-        routes()
-            .iter()
-            .filter(|r| r.unsupported().is_some())
-            .all(|r| r.path.text == "/templated"),
-        "sync routes are supported"
+}
+
+#[tokio::test]
+async fn response_templates_see_the_outcome() {
+    let (_engine, app) = setup().await;
+    let r = reply(&app, post("/sync/templated", r#"{"k": "v"}"#)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"result": {"got": {"k": "v"}}, "status": "SUCCEEDED"})
     );
+
+    let r = reply(&app, post("/sync/fail/templated", "{}")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "responseOverride.status"
+    );
+    assert_eq!(r.body, json!({"error": "Boom", "cause": "it broke"}));
+
+    let r = reply(&app, post("/ghost/templated", "{}")).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.body, json!({"type": "StateMachineDoesNotExist"}));
 }
 
 // ------------------------------------------------------------------ auth

@@ -82,9 +82,9 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
     let config::Store::Sqlite { path } = server.store.clone();
     let routes = GatewayRoute::from_config(&config);
     for route in &routes {
-        if let Some(reason) = route.unsupported() {
+        for warning in route.template_warnings() {
             tracing::warn!(
-                "route {} {}: answers 501: {reason}",
+                "route {} {}: request_template: {warning}",
                 route.method.as_str(),
                 route.path.text
             );

@@ -369,19 +369,19 @@ async fn answer<S: Store>(
             let failure = json!({ "__type": "SerializationException", "message": reason });
             return (
                 Some(served),
-                send(&served.failure, &failure, context.as_ref(), Map::new()).into(),
+                send(&served.failure, context.as_ref(), || (failure, Map::new())).into(),
             );
         }
     };
     let started = start(&gateway.engine, route, request).await;
     let answer = match (started, route.mode) {
         (Ok(started), Mode::Async) => Answer {
-            response: send(
-                &served.success,
-                &mapping::start_response(&started.arn, started.start_time),
-                context.as_ref(),
-                mapping::start_context(&started.arn, started.start_time),
-            ),
+            response: send(&served.success, context.as_ref(), || {
+                (
+                    mapping::start_response(&started.arn, started.start_time),
+                    mapping::start_context(&started.arn, started.start_time),
+                )
+            }),
             succeeded: true,
         },
         (Ok(started), Mode::Sync { timeout }) => {
@@ -389,20 +389,26 @@ async fn answer<S: Store>(
         }
         (Err(error), _) => {
             let failure = json!({ "__type": error.name(), "message": error.to_string() });
-            send(&served.failure, &failure, context.as_ref(), Map::new()).into()
+            send(&served.failure, context.as_ref(), || (failure, Map::new())).into()
         }
     };
     (Some(served), answer)
 }
 
 /// A configured response, rendered if it is a template; always JSON.
+/// `outcome` makes the template's `$input` and `$context` additions, and
+/// runs only for templates: a static body (the common case) costs nothing.
 fn send(
     spec: &ResponseSpec,
-    input: &Value,
     context: Option<&vtl::Context>,
-    extra: Map<String, Value>,
+    outcome: impl FnOnce() -> (Value, Map<String, Value>),
 ) -> Response {
-    let (status, headers, body) = spec.render(input, context.map(|c| &c.context), extra);
+    let (status, headers, body) = if spec.is_template() {
+        let (input, extra) = outcome();
+        spec.render(&input, context.map(|c| &c.context), extra)
+    } else {
+        spec.render(&Value::Null, None, Map::new())
+    };
     let mut response = json_response(status, body);
     response.headers_mut().extend(headers);
     response
@@ -575,12 +581,12 @@ async fn sync_result<S: Store>(
         Ok(None) => {
             tracing::error!(execution_arn = %arn, path = %route.path.text, "sync webhook failed: the started execution is not in the store");
             let failure = json!({ "__type": "InternalFailure", "message": format!("execution {arn} is not in the store") });
-            return send(&served.failure, &failure, context, Map::new()).into();
+            return send(&served.failure, context, || (failure, Map::new())).into();
         }
         Err(e) => {
             tracing::error!(execution_arn = %arn, path = %route.path.text, error = %e, "sync webhook failed: cannot read the execution");
             let failure = json!({ "__type": "InternalFailure", "message": e.to_string() });
-            return send(&served.failure, &failure, context, Map::new()).into();
+            return send(&served.failure, context, || (failure, Map::new())).into();
         }
     };
     let mut extra = mapping::start_context(arn, started.start_time);
@@ -590,8 +596,7 @@ async fn sync_result<S: Store>(
     match record.status {
         ExecutionStatus::Succeeded => {
             let response = if route.success.is_some() {
-                let output = sync_response(&record);
-                send(&served.success, &output, context, extra)
+                send(&served.success, context, || (sync_response(&record), extra))
             } else {
                 // The output is JSON text already; sent as it is stored.
                 json_response(
@@ -617,8 +622,7 @@ async fn sync_result<S: Store>(
         ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {
             tracing::info!(execution_arn = %arn, path = %route.path.text, status = record.status.as_str(), "sync webhook: the execution did not succeed");
             if route.failure.is_some() {
-                let output = sync_response(&record);
-                send(&served.failure, &output, context, extra).into()
+                send(&served.failure, context, || (sync_response(&record), extra)).into()
             } else {
                 let body = json!({
                     "status": record.status.as_str(),

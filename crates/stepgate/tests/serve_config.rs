@@ -2,62 +2,39 @@
 //! `stepgate.toml`, driven with raw HTTP/1.1 over `TcpStream` (as in
 //! `crash.rs`), checked through the admin API.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Server, api, wait_until_done};
 use serde_json::{Value, json};
-
-/// Kills the server even when an assertion fails.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One request; returns the status and the JSON body.
 fn request(addr: SocketAddr, head: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let text = String::from_utf8(response).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, serde_json::from_str(body).expect("JSON body"))
+    let response = common::request(addr, head, body.as_bytes());
+    (response.status, response.json())
 }
 
-fn api(addr: SocketAddr, action: &str, body: &Value) -> Value {
-    let head = format!(
-        "POST / HTTP/1.1\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0"
-    );
-    let (status, body) = request(addr, &head, &body.to_string());
-    assert_eq!(status, 200, "{action}: {body}");
-    body
+/// Starts `stepgate serve --config project/stepgate.toml` from `dir` (so
+/// paths relative to the config are told apart from the working directory)
+/// with extra environment variables; returns the server and its two
+/// addresses.
+fn serve(dir: &Path, toml: &str, envs: &[(&str, &str)]) -> (Server, SocketAddr, SocketAddr) {
+    std::fs::create_dir_all(dir.join("project")).expect("project dir");
+    std::fs::write(dir.join("project/stepgate.toml"), toml).expect("write config");
+    let server = Server::start_with_env(dir, &["--config", "project/stepgate.toml"], envs);
+    let (listen, admin) = (server.addr("listen"), server.addr("admin_listen"));
+    (server, listen, admin)
 }
 
 #[test]
 fn webhook_from_config_runs_to_success_with_the_payload() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("stepgate.toml");
-    std::fs::write(
-        &config,
+    let (server, listen, admin) = serve(
+        dir.path(),
         r#"
 [server]
 listen = "127.0.0.1:0"
@@ -76,34 +53,12 @@ mode = "async"
 responses.success = { status = 200, body = '{"status": "webhook submitted"}' }
 responses.failure = { status = 500, body = '{"status": "webhook failed"}' }
 "#,
-    )
-    .expect("write config");
-    let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepgate"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let server = Server(child);
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("listen line");
-    let ports: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-        panic!(
-            "bad listen line {line:?} ({e}); log:\n{}",
-            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
-        )
-    });
-    let addr =
-        |key: &str| -> SocketAddr { ports[key].as_str().and_then(|s| s.parse().ok()).expect(key) };
-    let (listen, admin) = (addr("listen"), addr("admin_listen"));
+        &[],
+    );
     assert_ne!(listen.port(), 0);
     assert_ne!(admin.port(), 0);
     assert!(
-        dir.path().join("store.db").exists(),
+        dir.path().join("project/store.db").exists(),
         "store relative to the config"
     );
 
@@ -132,15 +87,7 @@ responses.failure = { status = 500, body = '{"status": "webhook failed"}' }
         .as_str()
         .expect("arn")
         .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let described = loop {
-        let d = api(admin, "DescribeExecution", &json!({ "executionArn": arn }));
-        if d["status"] != "RUNNING" {
-            break d;
-        }
-        assert!(Instant::now() < deadline, "still running: {d}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let described = wait_until_done(admin, &arn, Duration::from_secs(10));
     assert_eq!(described["status"], "SUCCEEDED", "{described}");
     let expected: Value = serde_json::from_str(payload).expect("json");
     let input: Value =
@@ -167,42 +114,6 @@ fn invalid_config_exits_1_with_the_errors() {
     assert!(stderr.contains("stepgate.toml:2"), "{stderr}");
     assert!(stderr.contains("bogus"), "{stderr}");
     assert!(out.stdout.is_empty());
-}
-
-/// Starts `stepgate serve --config` on `toml` in `dir` with extra
-/// environment variables; returns the server and its two addresses.
-fn serve(
-    dir: &std::path::Path,
-    toml: &str,
-    envs: &[(&str, &str)],
-) -> (Server, SocketAddr, SocketAddr) {
-    let config = dir.join("stepgate.toml");
-    std::fs::write(&config, toml).expect("write config");
-    let log = std::fs::File::create(dir.join("server.log")).expect("log");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stepgate"));
-    command
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log);
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let server = Server(child);
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("listen line");
-    let ports: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-        panic!(
-            "bad listen line {line:?} ({e}); log:\n{}",
-            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-        )
-    });
-    let addr =
-        |key: &str| -> SocketAddr { ports[key].as_str().and_then(|s| s.parse().ok()).expect(key) };
-    (server, addr("listen"), addr("admin_listen"))
 }
 
 const PROTECTED: &str = r#"

@@ -5,75 +5,43 @@
 //! log file. Also: a function's error caught by a `Catch` with its name, and
 //! a runtime that is not built yet refused at start-up.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 const SUBMITTED: &str = r#"{"status": "webhook submitted"}"#;
 
-/// Kills the server even when an assertion fails.
+/// The example served by the real binary (killed on drop).
 struct Server {
-    child: Child,
+    server: common::Server,
     listen: SocketAddr,
     admin: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
     /// `stepgate serve --config FILE`, once it printed its bound ports.
     fn start(config: &Path) -> Server {
-        let log = config.with_file_name("server.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stepgate"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("listen line");
-        let ports: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-            panic!(
-                "bad listen line {line:?} ({e}); log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
-        let addr = |key: &str| -> SocketAddr {
-            ports[key].as_str().and_then(|s| s.parse().ok()).expect(key)
-        };
+        let dir = config.parent().expect("config dir");
+        let server = common::Server::start(dir, &["--config", &config.to_string_lossy()]);
         Server {
-            listen: addr("listen"),
-            admin: addr("admin_listen"),
-            child,
-            log,
+            listen: server.addr("listen"),
+            admin: server.addr("admin_listen"),
+            server,
         }
     }
 
     fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.server.log_text()
     }
 
     fn api(&self, action: &str, body: &Value) -> Value {
-        let head = format!(
-            "POST / HTTP/1.1\r\nX-Amz-Target: AWSStepFunctions.{action}\r\nContent-Type: application/x-amz-json-1.0"
-        );
-        let (status, body) = request(self.admin, &head, &body.to_string());
-        assert_eq!(status, 200, "{action}: {body}");
-        serde_json::from_str(&body).expect("JSON from the API")
+        common::api(self.admin, action, body)
     }
 
     /// Waits until the state machine has `count` executions, none running.
@@ -106,26 +74,8 @@ impl Server {
 
 /// One request; returns the status and the body text.
 fn request(addr: SocketAddr, head: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let text = String::from_utf8(response).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, body.to_owned())
+    let response = common::request(addr, head, body.as_bytes());
+    (response.status, response.body)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

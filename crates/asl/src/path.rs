@@ -3245,7 +3245,10 @@ mod tests {
         ] {
             let started = std::time::Instant::now();
             assert_eq!(sel(path, &doc), None, "{path}");
-            assert!(started.elapsed().as_secs() < 10, "{path}");
+            // A guard against a hang (billions of comparisons would take
+            // hours), not a speed test: debug builds on a loaded 2-core CI
+            // machine took 13 s for the four paths.
+            assert!(started.elapsed().as_secs() < 120, "{path}");
         }
         // Cheaper scans of the same document still work.
         assert_eq!(
@@ -3271,7 +3274,10 @@ mod tests {
         ] {
             let started = std::time::Instant::now();
             assert_eq!(sel(path, &doc), None, "{path}");
-            assert!(started.elapsed().as_secs() < 10, "{path}");
+            // A guard against a hang (billions of comparisons would take
+            // hours), not a speed test: debug builds on a loaded 2-core CI
+            // machine took 13 s for the four paths.
+            assert!(started.elapsed().as_secs() < 120, "{path}");
         }
         // A thousand by a thousand is fine.
         let doc = json!({"items": (0..1000).collect::<Vec<_>>(), "ok": (0..1000).map(|i| i * 3).collect::<Vec<_>>()});

@@ -174,11 +174,17 @@ pub(crate) fn open_rw(db: &Path, options: &SqliteOptions) -> Result<Connection, 
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
     };
+    // 8 MiB of page cache (it was 32): at every COMMIT SQLite's pcache1
+    // scans its whole page hash (`pcache1TruncateUnsafe`), so the cost of a
+    // commit grew with the cache: 10% of the writer thread's CPU at 32 MiB
+    // in scripts/bench-webhook.sh, 2% at 8 MiB. The hot pages (the right
+    // edges of the tables and indexes, as execution names are time-ordered)
+    // fit many times over; other pages come from the OS page cache.
     conn.execute_batch(&format!(
         "PRAGMA busy_timeout = 5000;
          PRAGMA synchronous = {synchronous};
          PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -32768;"
+         PRAGMA cache_size = -8192;"
     ))
     .map_err(|e| sqlite_open_error(db, &e))?;
     Ok(conn)

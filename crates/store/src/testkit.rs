@@ -58,6 +58,7 @@ pub async fn run_all<S: Store>(make: impl Fn() -> S) {
         timers_due_across_executions,
         completion_sets_the_outcome_and_clears_timers,
         second_completion_and_late_steps_are_refused,
+        completion_only_steps_check_and_clear_like_any_step,
         commit_step_to_unknown_execution_is_refused,
         commit_step_out_of_order_is_refused_and_stores_nothing,
         reads_of_unknown_executions,
@@ -310,6 +311,21 @@ pub async fn start_execution_needs_the_state_machine_version<S: Store>(store: S)
     assert!(
         matches!(r, Err(StoreError::StateMachineDoesNotExist { .. })),
         "{r:?}"
+    );
+    // EXPRESS too (a backend may check it differently on that hot path).
+    let express = machine(&store, "needs-express", StateMachineType::Express).await;
+    let express_missing = NewExecution {
+        state_machine_version: 2,
+        ..new_execution(&express, "c", "{}")
+    };
+    let r = store.start_execution(express_missing.clone()).await;
+    assert!(
+        matches!(r, Err(StoreError::StateMachineDoesNotExist { .. })),
+        "{r:?}"
+    );
+    assert_eq!(
+        store.execution(&express_missing.arn).await.expect("read"),
+        None
     );
     assert_eq!(
         store.execution(&missing_version.arn).await.expect("read"),
@@ -894,6 +910,69 @@ pub async fn second_completion_and_late_steps_are_refused<S: Store>(store: S) {
     assert_eq!(store.history(&arn).await.expect("history").len(), 1);
     assert_eq!(store.journal(&arn).await.expect("journal").len(), 1);
     assert_eq!(store.timers(&arn).await.expect("timers"), vec![]);
+}
+
+/// A step that is only a completion (what an EXPRESS execution commits; a
+/// backend may take a shorter path for it) clears pending timers, is
+/// refused on a finished execution, and a RUNNING completion is a
+/// `StepConflict` that changes nothing.
+pub async fn completion_only_steps_check_and_clear_like_any_step<S: Store>(store: S) {
+    let sm = machine(&store, "only", StateMachineType::Standard).await;
+    let arn = started(&store, new_execution(&sm, "x", "{}")).await.arn;
+    store
+        .commit_step(ExecutionStep {
+            timers_started: vec![timer(&arn, 1, 50)],
+            ..step(&arn)
+        })
+        .await
+        .expect("timer");
+    let running = ExecutionStep {
+        completion: Some(Completion {
+            status: ExecutionStatus::Running,
+            ..succeeded("{}", 5)
+        }),
+        ..step(&arn)
+    };
+    assert!(matches!(
+        store.commit_step(running).await,
+        Err(StoreError::StepConflict { .. })
+    ));
+    assert_eq!(store.timers(&arn).await.expect("timers").len(), 1);
+    let done = ExecutionStep {
+        completion: Some(succeeded(r#"{"a":1}"#, 9)),
+        ..step(&arn)
+    };
+    store.commit_step(done.clone()).await.expect("complete");
+    let r = store.execution(&arn).await.expect("read").expect("exists");
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(r.output.as_deref(), Some(r#"{"a":1}"#));
+    assert_eq!(r.stop_time, Some(9));
+    assert_eq!(store.timers(&arn).await.expect("timers"), vec![]);
+    assert_eq!(
+        store.commit_step(done).await,
+        Err(StoreError::ExecutionNotRunning {
+            arn: arn.clone(),
+            status: ExecutionStatus::Succeeded
+        })
+    );
+    assert_eq!(store.execution(&arn).await.expect("read"), Some(r));
+
+    let express = machine(&store, "only-express", StateMachineType::Express).await;
+    let e = started(&store, new_execution(&express, "e", "{}"))
+        .await
+        .arn;
+    store
+        .commit_step(ExecutionStep {
+            completion: Some(succeeded("{}", 3)),
+            ..step(&e)
+        })
+        .await
+        .expect("express completion");
+    let r = store.execution(&e).await.expect("read").expect("exists");
+    assert_eq!(
+        (r.status, r.stop_time),
+        (ExecutionStatus::Succeeded, Some(3))
+    );
 }
 
 /// Committing to an execution that does not exist is an error, even an

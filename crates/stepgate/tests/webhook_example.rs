@@ -243,6 +243,18 @@ fn every_payload_is_submitted_run_logged_and_printed_byte_for_byte() {
             "the log line carries the Lambda request id {request_id}"
         );
     }
+    // The same story in the metrics of the admin address.
+    let metrics = common::request(server.admin, "GET /metrics HTTP/1.1", b"");
+    assert_eq!(metrics.status, 200);
+    let n = payloads.len();
+    for line in [
+        format!(r#"stepgate_webhook_requests_total{{route="POST /",status="200"}} {n}"#),
+        format!(r#"stepgate_executions_started_total{{type="EXPRESS"}} {n}"#),
+        format!(r#"stepgate_executions_finished_total{{status="SUCCEEDED"}} {n}"#),
+        format!(r#"stepgate_webhook_ack_seconds_count{{route="POST /"}} {n}"#),
+    ] {
+        assert!(metrics.body.contains(&line), "{line} in:\n{}", metrics.body);
+    }
     drop(server);
 }
 

@@ -72,6 +72,18 @@ fn health_readiness_and_metrics_are_served_next_to_the_api() {
         "{}",
         metrics.body
     );
+    for series in [
+        "stepgate_store_commits_total",
+        "stepgate_store_commands_total",
+        "stepgate_store_commit_seconds_bucket",
+        "stepgate_store_batch_commands",
+    ] {
+        assert!(
+            metrics.body.contains(series),
+            "{series} in:\n{}",
+            metrics.body
+        );
+    }
 }
 
 #[test]

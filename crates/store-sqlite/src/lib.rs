@@ -71,6 +71,23 @@
 //! offered only as the explicit [`Durability::Normal`]).
 #![deny(missing_docs)]
 
+pub mod metrics_names {
+    //! The metrics the SQLite store records (with the `metrics` crate; the
+    //! binary chooses the exporter): what group commit is doing, for
+    //! operators and for tuning.
+
+    /// Counter: group commits (transactions, each one fsync).
+    pub const COMMITS: &str = "stepgate_store_commits_total";
+    /// Counter: commands committed (starts, steps, state machines).
+    pub const COMMANDS: &str = "stepgate_store_commands_total";
+    /// Histogram: commands per group commit.
+    pub const BATCH_COMMANDS: &str = "stepgate_store_batch_commands";
+    /// Histogram: time running a batch's statements, before COMMIT.
+    pub const APPLY_SECONDS: &str = "stepgate_store_apply_seconds";
+    /// Histogram: time of COMMIT, including the fsync.
+    pub const COMMIT_SECONDS: &str = "stepgate_store_commit_seconds";
+}
+
 mod open;
 mod read;
 mod rows;

@@ -141,6 +141,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
                 logging: "{}".into(),
             })
             .collect();
+        // Before the store and the engine record anything.
+        crate::admin::metrics_handle();
         let engine = super::durable::start_engine(
             &path,
             machines,

@@ -321,17 +321,7 @@ fn function(
 
     let timeout = match &raw.timeout_seconds {
         None => Some(Duration::from_secs(30)),
-        Some(t) => match u64::try_from(*t.get_ref()) {
-            Ok(secs) if secs > 0 => Some(Duration::from_secs(secs)),
-            _ => {
-                p.at(
-                    t.span(),
-                    &key("timeout_seconds"),
-                    "must be a positive number of seconds, e.g. 30",
-                );
-                None
-            }
-        },
+        Some(t) => positive_seconds(t, &key("timeout_seconds"), p),
     };
 
     let concurrency = match &raw.concurrency {
@@ -745,17 +735,7 @@ fn route(
             );
             None
         }
-        Some(t) => match u64::try_from(*t.get_ref()) {
-            Ok(secs) if secs > 0 => Some(Duration::from_secs(secs)),
-            _ => {
-                p.at(
-                    t.span(),
-                    &key("timeout_seconds"),
-                    "must be a positive number of seconds, e.g. 30",
-                );
-                None
-            }
-        },
+        Some(t) => positive_seconds(t, &key("timeout_seconds"), p),
     };
     let mode = match &raw.mode {
         None if timeout.is_none() => None,
@@ -840,6 +820,21 @@ fn route(
         rate_limit: rate_limit?,
         max_body_bytes: max_body_bytes?,
     })
+}
+
+/// `timeout_seconds`: a positive whole number of seconds.
+fn positive_seconds(t: &Spanned<i64>, key: &str, p: &mut Problems<'_>) -> Option<Duration> {
+    match u64::try_from(*t.get_ref()) {
+        Ok(secs) if secs > 0 => Some(Duration::from_secs(secs)),
+        _ => {
+            p.at(
+                t.span(),
+                key,
+                "must be a positive number of seconds, e.g. 30",
+            );
+            None
+        }
+    }
 }
 
 /// A header name (an RFC 9110 token), or a problem with an example.

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use store::{
-    ExecutionRecord, ExecutionStatus, ExecutionStep, NewExecution, NewStateMachine, StartOutcome,
+    ExecutionStatus, ExecutionStep, NewExecution, NewStateMachine, StartOutcome,
     StateMachineRecord, StateMachineType, StoreError,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -396,21 +396,7 @@ fn start_execution(conn: &Connection, e: NewExecution) -> Outcome<StartOutcome> 
             &e.seed[..]
         ]);
     match inserted {
-        Ok(_) => Ok(Ok(StartOutcome::Started(ExecutionRecord {
-            arn: e.arn,
-            name: e.name,
-            state_machine_arn: e.state_machine_arn,
-            state_machine_version: e.state_machine_version,
-            machine_type: e.machine_type,
-            status: ExecutionStatus::Running,
-            input: e.input,
-            output: None,
-            error: None,
-            cause: None,
-            start_time: e.start_time,
-            stop_time: None,
-            seed: e.seed,
-        }))),
+        Ok(_) => Ok(Ok(StartOutcome::Started(e.into_running_record()))),
         // The ARN is taken (an EXPRESS ARN reused, or one of another
         // type): never merge, never overwrite.
         Err(err) if is_unique_violation(&err) => {

@@ -226,6 +226,27 @@ pub struct NewExecution {
     pub seed: [u8; 32],
 }
 
+impl NewExecution {
+    /// The record of this execution once stored: RUNNING, no outcome yet.
+    pub fn into_running_record(self) -> ExecutionRecord {
+        ExecutionRecord {
+            arn: self.arn,
+            name: self.name,
+            state_machine_arn: self.state_machine_arn,
+            state_machine_version: self.state_machine_version,
+            machine_type: self.machine_type,
+            status: ExecutionStatus::Running,
+            input: self.input,
+            output: None,
+            error: None,
+            cause: None,
+            start_time: self.start_time,
+            stop_time: None,
+            seed: self.seed,
+        }
+    }
+}
+
 /// What `start_execution` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {

@@ -126,21 +126,7 @@ impl Data {
         if self.executions.contains_key(&e.arn) {
             return Err(StoreError::ExecutionAlreadyExists { arn: e.arn });
         }
-        let record = ExecutionRecord {
-            arn: e.arn,
-            name: e.name,
-            state_machine_arn: e.state_machine_arn,
-            state_machine_version: e.state_machine_version,
-            machine_type: e.machine_type,
-            status: ExecutionStatus::Running,
-            input: e.input,
-            output: None,
-            error: None,
-            cause: None,
-            start_time: e.start_time,
-            stop_time: None,
-            seed: e.seed,
-        };
+        let record = e.into_running_record();
         if record.machine_type == StateMachineType::Standard {
             self.standard_names.insert(name_key, record.arn.clone());
         }

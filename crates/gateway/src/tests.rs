@@ -871,7 +871,7 @@ async fn sync_not_started_answers_the_failure_response() {
 
 // -------------------------------------------------------- store down
 
-/// A store whose `start_execution` always fails, as a full disk or a lost
+/// A store whose starts always fail, as a full disk or a lost
 /// database connection would; everything else is a `MemoryStore`.
 struct FailingStore(MemoryStore);
 
@@ -892,6 +892,15 @@ impl Store for FailingStore {
     async fn start_execution(
         &self,
         _execution: NewExecution,
+    ) -> Result<StartOutcome, store::StoreError> {
+        Err(store::StoreError::Backend(
+            "disk I/O error (simulated)".into(),
+        ))
+    }
+    async fn start_execution_with_step(
+        &self,
+        _execution: NewExecution,
+        _first_step: ExecutionStep,
     ) -> Result<StartOutcome, store::StoreError> {
         Err(store::StoreError::Backend(
             "disk I/O error (simulated)".into(),

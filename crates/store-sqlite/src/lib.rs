@@ -507,6 +507,15 @@ impl Store for SqliteStore {
         self.write(|reply| Command::Start(execution, reply)).await
     }
 
+    async fn start_execution_with_step(
+        &self,
+        execution: NewExecution,
+        first_step: ExecutionStep,
+    ) -> Result<StartOutcome, StoreError> {
+        self.write(|reply| Command::StartWithStep(execution, first_step, reply))
+            .await
+    }
+
     async fn commit_step(&self, step: ExecutionStep) -> Result<(), StoreError> {
         self.write(|reply| Command::Commit(step, reply)).await
     }

@@ -46,6 +46,7 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 pub(crate) enum Command {
     PutStateMachine(NewStateMachine, Reply<StateMachineRecord>),
     Start(NewExecution, Reply<StartOutcome>),
+    StartWithStep(NewExecution, ExecutionStep, Reply<StartOutcome>),
     Commit(ExecutionStep, Reply<()>),
 }
 
@@ -54,7 +55,7 @@ impl Command {
     fn refuse(self, err: StoreError) {
         match self {
             Command::PutStateMachine(_, tx) => drop(tx.send(Err(err))),
-            Command::Start(_, tx) => drop(tx.send(Err(err))),
+            Command::Start(_, tx) | Command::StartWithStep(_, _, tx) => drop(tx.send(Err(err))),
             Command::Commit(_, tx) => drop(tx.send(Err(err))),
         }
     }
@@ -64,12 +65,20 @@ impl Command {
         match self {
             Command::PutStateMachine(sm, _) => sm.definition.len(),
             Command::Start(e, _) => e.input.len(),
-            Command::Commit(s, _) => {
-                s.journal.iter().map(|j| j.body.len()).sum::<usize>()
-                    + s.history.iter().map(|h| h.details.len()).sum::<usize>()
-            }
+            Command::StartWithStep(e, s, _) => e.input.len() + step_bytes(s),
+            Command::Commit(s, _) => step_bytes(s),
         }
     }
+}
+
+/// Payload bytes of a step.
+fn step_bytes(s: &ExecutionStep) -> usize {
+    s.journal.iter().map(|j| j.body.len()).sum::<usize>()
+        + s.history.iter().map(|h| h.details.len()).sum::<usize>()
+        + s.completion
+            .as_ref()
+            .and_then(|c| c.output.as_ref())
+            .map_or(0, String::len)
 }
 
 /// A command's result, held until the batch commits.
@@ -199,6 +208,9 @@ fn run_batch(
                 Done::PutStateMachine(tx, flatten(path, put_state_machine(conn, sm)))
             }
             Command::Start(e, tx) => Done::Start(tx, flatten(path, start_execution(conn, e))),
+            Command::StartWithStep(e, s, tx) => {
+                Done::Start(tx, flatten(path, start_with_step(conn, e, s)))
+            }
             Command::Commit(s, tx) => Done::Commit(tx, flatten(path, commit_step(conn, s))),
         });
         // After an IO error SQLite may roll the whole transaction back by
@@ -338,6 +350,67 @@ fn put_state_machine(conn: &Connection, sm: NewStateMachine) -> Outcome<StateMac
 }
 
 fn start_execution(conn: &Connection, e: NewExecution) -> Outcome<StartOutcome> {
+    insert_execution(conn, e, None)
+}
+
+/// Starts an execution and commits its first step: one INSERT of the
+/// finished row when the step only completes it (an EXPRESS execution that
+/// ends in its first step: the webhook hot path), else the start and the
+/// step under one savepoint.
+fn start_with_step(
+    conn: &Connection,
+    e: NewExecution,
+    step: ExecutionStep,
+) -> Outcome<StartOutcome> {
+    if let Err(err) = store::check_first_step(&e, &step) {
+        return Ok(Err(err));
+    }
+    if step.journal.is_empty()
+        && step.history.is_empty()
+        && step.timers_started.is_empty()
+        && let Some(completion) = &step.completion
+    {
+        return insert_execution(conn, e, Some(completion));
+    }
+    conn.prepare_cached("SAVEPOINT start")?.execute([])?;
+    let result = match insert_execution(conn, e, None) {
+        Ok(Ok(StartOutcome::Started(mut record))) => match write_step(conn, &step) {
+            Ok(Ok(())) => {
+                if let Some(c) = &step.completion {
+                    record.complete(c);
+                }
+                Ok(Ok(StartOutcome::Started(record)))
+            }
+            Ok(Err(refused)) => Ok(Err(refused)),
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    let undo = !matches!(result, Ok(Ok(_)));
+    let closed = if undo {
+        conn.prepare_cached("ROLLBACK TO start")
+            .and_then(|mut s| s.execute([]))
+            .and_then(|_| conn.prepare_cached("RELEASE start"))
+            .and_then(|mut s| s.execute([]))
+    } else {
+        conn.prepare_cached("RELEASE start")
+            .and_then(|mut s| s.execute([]))
+    };
+    if closed.is_err() && !conn.is_autocommit() {
+        // A half-written start must not be committed with its batch: give
+        // up the whole transaction (`run_batch` sees it).
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    closed?;
+    result
+}
+
+/// Inserts a new execution: RUNNING, or already finished with `completion`.
+fn insert_execution(
+    conn: &Connection,
+    e: NewExecution,
+    completion: Option<&store::Completion>,
+) -> Outcome<StartOutcome> {
     if let Err(err) = store::check_start(&e) {
         return Ok(Err(err));
     }
@@ -382,8 +455,8 @@ fn start_execution(conn: &Connection, e: NewExecution) -> Outcome<StartOutcome> 
     let inserted = conn
         .prepare_cached(
             "INSERT INTO executions (arn, name, state_machine_arn, state_machine_version, type, status, input,
-                                     start_time, seed)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'RUNNING', ?6, ?7, ?8)",
+                                     start_time, seed, output, error, cause, stop_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
             e.arn,
@@ -391,12 +464,23 @@ fn start_execution(conn: &Connection, e: NewExecution) -> Outcome<StartOutcome> 
             e.state_machine_arn,
             version,
             e.machine_type.as_str(),
+            completion.map_or(ExecutionStatus::Running, |c| c.status).as_str(),
             e.input,
             e.start_time,
-            &e.seed[..]
+            &e.seed[..],
+            completion.and_then(|c| c.output.as_deref()),
+            completion.and_then(|c| c.error.as_deref()),
+            completion.and_then(|c| c.cause.as_deref()),
+            completion.map(|c| c.stop_time),
         ]);
     match inserted {
-        Ok(_) => Ok(Ok(StartOutcome::Started(e.into_running_record()))),
+        Ok(_) => {
+            let mut record = e.into_running_record();
+            if let Some(c) = completion {
+                record.complete(c);
+            }
+            Ok(Ok(StartOutcome::Started(record)))
+        }
         // The ARN is taken (an EXPRESS ARN reused, or one of another
         // type): never merge, never overwrite.
         Err(err) if is_unique_violation(&err) => {

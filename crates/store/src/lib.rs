@@ -247,6 +247,17 @@ impl NewExecution {
     }
 }
 
+impl ExecutionRecord {
+    /// Applies a completion: the record as stored once the execution ended.
+    pub fn complete(&mut self, completion: &Completion) {
+        self.status = completion.status;
+        self.output.clone_from(&completion.output);
+        self.error.clone_from(&completion.error);
+        self.cause.clone_from(&completion.cause);
+        self.stop_time = Some(completion.stop_time);
+    }
+}
+
 /// What `start_execution` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
@@ -516,6 +527,26 @@ pub trait Store: Send + Sync + 'static {
         step: ExecutionStep,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Starts an execution and commits its first step in one transaction:
+    /// both or neither. The engine runs an execution's first step before
+    /// its start is durable and stores the two together: one write per
+    /// start instead of two, and an execution that ends in its first step
+    /// (a Pass-only machine, an input error) is stored finished at once.
+    ///
+    /// The start follows [`Store::start_execution`]; `first_step` follows
+    /// [`Store::commit_step`] for a new execution (journal and history
+    /// starting at one) and must be for `execution.arn`
+    /// ([`check_first_step`]). Checked
+    /// before anything is written: a refused step starts nothing. When the
+    /// start is `AlreadyStarted` the step is not stored (the first start's
+    /// run is the one that counts). `Started` carries the record as stored
+    /// after the step: finished if the step completed the execution.
+    fn start_execution_with_step(
+        &self,
+        execution: NewExecution,
+        first_step: ExecutionStep,
+    ) -> impl Future<Output = Result<StartOutcome, StoreError>> + Send;
+
     /// One execution (`None` if unknown).
     fn execution(
         &self,
@@ -582,6 +613,22 @@ pub fn standard_execution_arn(state_machine_arn: &str, name: &str) -> String {
         "{}:{name}",
         state_machine_arn.replace(":stateMachine:", ":execution:")
     )
+}
+
+/// Checks the first step of a new execution (for
+/// [`Store::start_execution_with_step`]): it is for `execution`'s ARN and
+/// continues an empty journal and history.
+pub fn check_first_step(execution: &NewExecution, step: &ExecutionStep) -> Result<(), StoreError> {
+    if step.execution_arn != execution.arn {
+        return Err(StoreError::StepConflict {
+            arn: execution.arn.clone(),
+            reason: format!(
+                "the first step is for another execution, {}",
+                step.execution_arn
+            ),
+        });
+    }
+    check_step(step, 0, 0)
 }
 
 /// Checks a start against the rules that need no stored data: a STANDARD

@@ -142,6 +142,25 @@ impl Data {
         Ok(StartOutcome::Started(record))
     }
 
+    fn start_execution_with_step(
+        &mut self,
+        e: NewExecution,
+        step: ExecutionStep,
+    ) -> Result<StartOutcome, StoreError> {
+        // Everything `commit_step` could refuse for a new execution is
+        // checked here, before the start: all or nothing.
+        crate::check_first_step(&e, &step)?;
+        let outcome = self.start_execution(e)?;
+        let StartOutcome::Started(mut record) = outcome else {
+            return Ok(outcome);
+        };
+        if let Some(c) = &step.completion {
+            record.complete(c);
+        }
+        self.commit_step(step)?;
+        Ok(StartOutcome::Started(record))
+    }
+
     fn commit_step(&mut self, step: ExecutionStep) -> Result<(), StoreError> {
         let arn = step.execution_arn.as_str();
         let ex = self.executions.get_mut(arn).ok_or_else(|| not_found(arn))?;
@@ -230,6 +249,15 @@ impl Store for MemoryStore {
         execution: NewExecution,
     ) -> impl Future<Output = Result<StartOutcome, StoreError>> + Send {
         let result = self.lock().start_execution(execution);
+        async move { result }
+    }
+
+    fn start_execution_with_step(
+        &self,
+        execution: NewExecution,
+        first_step: ExecutionStep,
+    ) -> impl Future<Output = Result<StartOutcome, StoreError>> + Send {
+        let result = self.lock().start_execution_with_step(execution, first_step);
         async move { result }
     }
 

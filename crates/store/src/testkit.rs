@@ -68,6 +68,10 @@ pub async fn run_all<S: Store>(make: impl Fn() -> S) {
         concurrent_same_name_starts_start_once,
         concurrent_commits_lose_nothing,
         failing_writes_do_not_fail_their_neighbours,
+        start_with_step_stores_the_start_and_its_first_step,
+        start_with_step_can_finish_the_execution_at_once,
+        start_with_step_refused_stores_nothing,
+        start_with_step_already_started_stores_no_step,
     );
 }
 
@@ -1480,4 +1484,189 @@ async fn join_all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> 
         }
     }
     out
+}
+
+/// `start_execution_with_step`: the start and its first step (history,
+/// timers) are stored together; the record stays RUNNING.
+pub async fn start_with_step_stores_the_start_and_its_first_step<S: Store>(store: S) {
+    let sm = machine(&store, "with-step", StateMachineType::Standard).await;
+    let e = new_execution(&sm, "run-1", r#"{"a":1}"#);
+    let arn = e.arn.clone();
+    let first = ExecutionStep {
+        history: vec![
+            event(1, 0, "ExecutionStarted"),
+            event(2, 1, "WaitStateEntered"),
+        ],
+        timers_started: vec![timer(&arn, 1, 1_700_000_009_000)],
+        ..step(&arn)
+    };
+    let record = match store.start_execution_with_step(e, first).await {
+        Ok(StartOutcome::Started(r)) => r,
+        other => panic!("expected Started, got {other:?}"),
+    };
+    assert_eq!(record.status, ExecutionStatus::Running);
+    assert_eq!(record.input, r#"{"a":1}"#);
+    let stored = store.execution(&arn).await.expect("read").expect("stored");
+    assert_eq!(stored, record);
+    let history = store.history(&arn).await.expect("history");
+    assert_eq!(history.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(store.timers(&arn).await.expect("timers").len(), 1);
+    let running = store.running_executions().await.expect("running");
+    assert!(running.iter().any(|r| r.arn == arn));
+    // The next step continues after the first one.
+    store
+        .commit_step(ExecutionStep {
+            history: vec![event(3, 2, "WaitStateExited")],
+            ..step(&arn)
+        })
+        .await
+        .expect("second step");
+}
+
+/// A first step that completes the execution stores it finished: with or
+/// without history (EXPRESS keeps none), never listed as running.
+pub async fn start_with_step_can_finish_the_execution_at_once<S: Store>(store: S) {
+    for machine_type in [StateMachineType::Express, StateMachineType::Standard] {
+        let sm = machine(
+            &store,
+            &format!("at-once-{}", machine_type.as_str()),
+            machine_type,
+        )
+        .await;
+        let e = new_execution(&sm, "run-1", r#"{"b":2}"#);
+        let arn = e.arn.clone();
+        let history = match machine_type {
+            StateMachineType::Standard => vec![
+                event(1, 0, "ExecutionStarted"),
+                event(2, 1, "ExecutionSucceeded"),
+            ],
+            StateMachineType::Express => Vec::new(),
+        };
+        let first = ExecutionStep {
+            history: history.clone(),
+            completion: Some(succeeded(r#"{"out":true}"#, 1_700_000_001_005)),
+            ..step(&arn)
+        };
+        let record = match store.start_execution_with_step(e, first).await {
+            Ok(StartOutcome::Started(r)) => r,
+            other => panic!("expected Started, got {other:?}"),
+        };
+        assert_eq!(record.status, ExecutionStatus::Succeeded);
+        assert_eq!(record.output.as_deref(), Some(r#"{"out":true}"#));
+        assert_eq!(record.stop_time, Some(1_700_000_001_005));
+        let stored = store.execution(&arn).await.expect("read").expect("stored");
+        assert_eq!(stored, record, "{machine_type:?}");
+        assert_eq!(store.history(&arn).await.expect("history"), history);
+        let running = store.running_executions().await.expect("running");
+        assert!(!running.iter().any(|r| r.arn == arn), "{machine_type:?}");
+        // Finished: no more steps.
+        let late = store
+            .commit_step(ExecutionStep {
+                completion: Some(succeeded("{}", 1_700_000_001_006)),
+                ..step(&arn)
+            })
+            .await;
+        assert!(
+            matches!(late, Err(StoreError::ExecutionNotRunning { .. })),
+            "{late:?}"
+        );
+    }
+}
+
+/// A first step that does not fit (another execution's, or not starting
+/// the history at 1, or a RUNNING completion) or a start that is refused
+/// (unknown version) stores nothing at all.
+pub async fn start_with_step_refused_stores_nothing<S: Store>(store: S) {
+    let sm = machine(&store, "refused-step", StateMachineType::Standard).await;
+    type MakeStep = Box<dyn Fn(&str) -> ExecutionStep>;
+    let bad_steps: Vec<(&str, MakeStep)> = vec![
+        (
+            "other arn",
+            Box::new(|_: &str| {
+                step("arn:aws:states:us-east-1:123456789012:execution:refused-step:other")
+            }),
+        ),
+        (
+            "history from 2",
+            Box::new(|arn: &str| ExecutionStep {
+                history: vec![event(2, 1, "ExecutionStarted")],
+                ..step(arn)
+            }),
+        ),
+        (
+            "running completion",
+            Box::new(|arn: &str| ExecutionStep {
+                completion: Some(Completion {
+                    status: ExecutionStatus::Running,
+                    output: None,
+                    error: None,
+                    cause: None,
+                    stop_time: 1,
+                }),
+                ..step(arn)
+            }),
+        ),
+    ];
+    for (what, make) in bad_steps {
+        let e = new_execution(&sm, "run-1", "{}");
+        let arn = e.arn.clone();
+        let result = store.start_execution_with_step(e, make(&arn)).await;
+        assert!(
+            matches!(result, Err(StoreError::StepConflict { .. })),
+            "{what}: {result:?}"
+        );
+        assert_eq!(store.execution(&arn).await.expect("read"), None, "{what}");
+    }
+    let mut e = new_execution(&sm, "run-2", "{}");
+    e.state_machine_version = 99;
+    let arn = e.arn.clone();
+    let first = ExecutionStep {
+        history: vec![event(1, 0, "ExecutionStarted")],
+        ..step(&arn)
+    };
+    let result = store.start_execution_with_step(e, first).await;
+    assert!(
+        matches!(result, Err(StoreError::StateMachineDoesNotExist { .. })),
+        "{result:?}"
+    );
+    assert_eq!(store.execution(&arn).await.expect("read"), None);
+    assert_eq!(
+        store.history(&arn).await.ok().unwrap_or_default(),
+        Vec::new()
+    );
+}
+
+/// A STANDARD start that is already running (same name and input) returns
+/// the original and does not store the second first step.
+pub async fn start_with_step_already_started_stores_no_step<S: Store>(store: S) {
+    let sm = machine(&store, "again-step", StateMachineType::Standard).await;
+    let e = new_execution(&sm, "run-1", "{}");
+    let arn = e.arn.clone();
+    let first = |t: &str| ExecutionStep {
+        history: vec![event(1, 0, t)],
+        ..step(&arn)
+    };
+    started_with(&store, e.clone(), first("ExecutionStarted")).await;
+    let again = store
+        .start_execution_with_step(e, first("Again"))
+        .await
+        .expect("second start");
+    assert!(
+        matches!(again, StartOutcome::AlreadyStarted(_)),
+        "{again:?}"
+    );
+    let history = store.history(&arn).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].event_type, "ExecutionStarted");
+}
+
+async fn started_with<S: Store>(
+    store: &S,
+    e: NewExecution,
+    first: ExecutionStep,
+) -> ExecutionRecord {
+    match store.start_execution_with_step(e, first).await {
+        Ok(StartOutcome::Started(r)) => r,
+        other => panic!("expected Started, got {other:?}"),
+    }
 }

@@ -1,7 +1,10 @@
 //! The scheduler: starts executions durably and drives them to the end.
 //!
 //! Owns [`Engine`]: `StartExecution` (validated, stored, acknowledged only
-//! once durable), one actor task per running execution (it applies events
+//! once durable; with a running slot free, the execution's first step — up
+//! to its first task, timer or end — runs before the start is stored and is
+//! stored with it in one transaction, so an execution that ends at once
+//! costs one write and no task), one actor task per running execution (it applies events
 //! one at a time: commit the step, then perform its effects), timers on the
 //! tokio clock, task invocations through a [`TaskInvoker`], `StopExecution`,
 //! and recovery after a restart (replay the journal, re-arm timers,
@@ -173,6 +176,54 @@ enum Input {
 /// What executions of one state machine version share.
 type Version = (Arc<Definition>, ExecutionLogger);
 
+/// The engine's metric handles, registered once: a `metrics::counter!` call
+/// looks its series up in the recorder's registry (hashing the name and
+/// labels) every time, and these are recorded on every start.
+struct EngineMetrics {
+    running: metrics::Gauge,
+    waiting: metrics::Gauge,
+    started_standard: metrics::Counter,
+    started_express: metrics::Counter,
+    finished: [(store::ExecutionStatus, metrics::Counter); 4],
+}
+
+impl EngineMetrics {
+    fn new() -> Self {
+        use store::ExecutionStatus as S;
+        let finished = |status: S| {
+            (
+                status,
+                metrics::counter!(metrics_names::FINISHED, "status" => status.as_str()),
+            )
+        };
+        Self {
+            running: metrics::gauge!(metrics_names::RUNNING),
+            waiting: metrics::gauge!(metrics_names::WAITING),
+            started_standard: metrics::counter!(metrics_names::STARTED, "type" => StateMachineType::Standard.as_str()),
+            started_express: metrics::counter!(metrics_names::STARTED, "type" => StateMachineType::Express.as_str()),
+            finished: [
+                finished(S::Succeeded),
+                finished(S::Failed),
+                finished(S::TimedOut),
+                finished(S::Aborted),
+            ],
+        }
+    }
+
+    fn started(&self, machine_type: StateMachineType) {
+        match machine_type {
+            StateMachineType::Standard => self.started_standard.increment(1),
+            StateMachineType::Express => self.started_express.increment(1),
+        }
+    }
+
+    fn finished(&self, status: store::ExecutionStatus) {
+        if let Some((_, counter)) = self.finished.iter().find(|(s, _)| *s == status) {
+            counter.increment(1);
+        }
+    }
+}
+
 struct Inner<S: Store> {
     store: S,
     tasks: Arc<dyn TaskInvoker>,
@@ -190,6 +241,7 @@ struct Inner<S: Store> {
     /// await point.
     halted: watch::Sender<bool>,
     seeds: Mutex<asl::entropy::SplitMix64>,
+    metrics: EngineMetrics,
 }
 
 /// The durable execution engine over a store.
@@ -238,6 +290,7 @@ impl<S: Store> Engine<S> {
                 finished,
                 halted,
                 seeds: Mutex::new(asl::entropy::SplitMix64(seed)),
+                metrics: EngineMetrics::new(),
             }),
         }
     }
@@ -283,11 +336,6 @@ impl<S: Store> Engine<S> {
                 inner.limits.max_input_bytes
             )));
         }
-        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&input) {
-            return Err(EngineError::InvalidExecutionInput(format!(
-                "the input is not valid JSON: {e}"
-            )));
-        }
         let sm = self
             .latest_state_machine(&request.state_machine_arn)
             .await?;
@@ -322,24 +370,86 @@ impl<S: Store> Engine<S> {
             None => fresh_name,
         };
         let arn = execution_arn(&sm.arn, &name, sm.machine_type, &express_id);
-        let outcome = inner
-            .store
-            .start_execution(NewExecution {
-                arn,
-                name,
-                state_machine_arn: sm.arn.clone(),
-                state_machine_version: sm.version,
-                machine_type: sm.machine_type,
-                input,
-                start_time,
-                seed,
-            })
-            .await?;
-        if let StartOutcome::Started(record) = &outcome {
-            metrics::counter!(metrics_names::STARTED, "type" => record.machine_type.as_str())
-                .increment(1);
-            self.spawn_execution(record.clone(), None);
+        let new = NewExecution {
+            arn,
+            name,
+            state_machine_arn: sm.arn.clone(),
+            state_machine_version: sm.version,
+            machine_type: sm.machine_type,
+            input,
+            start_time,
+            seed,
+        };
+        // With a running slot free, the first step runs now and is stored
+        // with the start (one write instead of two; an execution that ends
+        // in its first step never becomes a task). Without one, the start is
+        // stored alone and the execution waits for a slot (bounded memory).
+        match Arc::clone(&inner.slots).try_acquire_owned() {
+            Ok(permit) => self.start_with_first_step(new, &sm, permit).await,
+            Err(_) => {
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&new.input) {
+                    return Err(invalid_input(&e));
+                }
+                let outcome = inner.store.start_execution(new).await?;
+                if let StartOutcome::Started(record) = &outcome {
+                    inner.metrics.started(record.machine_type);
+                    self.spawn_execution(record.clone(), None);
+                }
+                Ok(outcome)
+            }
         }
+    }
+
+    /// Runs an execution's first step (up to its first task, timer or end)
+    /// and stores it with the start; then performs its effects and, unless
+    /// it ended, keeps running it in the background on `permit`.
+    async fn start_with_first_step(
+        &self,
+        new: NewExecution,
+        sm: &StateMachineRecord,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<StartOutcome, EngineError> {
+        let inner = &self.inner;
+        let (def, logger) = self.version_of(sm)?;
+        let record = new.clone().into_running_record();
+        let express = record.machine_type == StateMachineType::Express;
+        let (live, mut first) = LiveExecution::start(
+            def,
+            &record,
+            execution_info(&record),
+            run_options(express, &logger),
+        )
+        .map_err(|e| match e {
+            // The input is parsed here for the first time.
+            LiveError::BadInput { reason, .. } => {
+                EngineError::InvalidExecutionInput(format!("the input is not valid JSON: {reason}"))
+            }
+            other => EngineError::Live(other),
+        })?;
+        let step = durable_step(&mut first, express);
+        let completed = step.completion.as_ref().map(|c| c.status);
+        let outcome = inner.store.start_execution_with_step(new, step).await?;
+        if !matches!(outcome, StartOutcome::Started(_)) {
+            return Ok(outcome);
+        }
+        inner.metrics.started(record.machine_type);
+        if let Some(status) = completed {
+            inner.metrics.finished(status);
+        }
+        logger.log(&record.arn, &first.history);
+        if first.finished {
+            self.notify_finished();
+            return Ok(outcome);
+        }
+        let (tx, rx) = self.register_running(&record.arn);
+        self.perform(&first, &tx);
+        let engine = self.clone();
+        inner.metrics.running.increment(1.0);
+        self.spawn(async move {
+            let arn = record.arn.clone();
+            let outcome = Box::pin(engine.drive(live, record, logger, tx, rx)).await;
+            engine.execution_ended(&arn, outcome, permit);
+        });
         Ok(outcome)
     }
 
@@ -469,6 +579,21 @@ impl<S: Store> Engine<S> {
             .ok_or_else(|| StoreError::StateMachineDoesNotExist {
                 arn: record.state_machine_arn.clone(),
             })?;
+        self.version_of(&sm)
+    }
+
+    /// The parsed definition and execution logger of a state machine
+    /// version (cached: parsed once per version).
+    fn version_of(&self, sm: &StateMachineRecord) -> Result<Version, EngineError> {
+        if let Some(d) = self
+            .inner
+            .definitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(sm.arn.clone(), sm.version))
+        {
+            return Ok(d.clone());
+        }
         let options = ParseOptions {
             state_machine_type: match sm.machine_type {
                 StateMachineType::Standard => AslType::Standard,
@@ -496,8 +621,23 @@ impl<S: Store> Engine<S> {
             .definitions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, entry.clone());
+            .insert((sm.arn.clone(), sm.version), entry.clone());
         Ok(entry)
+    }
+
+    /// The inbox of an execution that runs here, registered so that
+    /// `stop_execution` can reach it (removed by `execution_ended`).
+    fn register_running(
+        &self,
+        arn: &str,
+    ) -> (mpsc::UnboundedSender<Input>, mpsc::UnboundedReceiver<Input>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(arn.to_owned(), tx.clone());
+        (tx, rx)
     }
 
     fn spawn_execution(
@@ -505,44 +645,59 @@ impl<S: Store> Engine<S> {
         record: ExecutionRecord,
         resume: Option<(Vec<store::JournalEntry>, u64)>,
     ) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.inner
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(record.arn.clone(), tx.clone());
+        let (tx, rx) = self.register_running(&record.arn);
         let engine = self.clone();
-        metrics::gauge!(metrics_names::WAITING).increment(1.0);
+        self.inner.metrics.waiting.increment(1.0);
         self.spawn(async move {
             let arn = record.arn.clone();
             // Wait for a slot: the start is durable already, only the run waits.
             let permit = Arc::clone(&engine.inner.slots).acquire_owned().await;
-            metrics::gauge!(metrics_names::WAITING).decrement(1.0);
-            metrics::gauge!(metrics_names::RUNNING).increment(1.0);
+            engine.inner.metrics.waiting.decrement(1.0);
+            // The semaphore is never closed; were it, nothing could run here.
+            let Ok(permit) = permit else { return };
+            engine.inner.metrics.running.increment(1.0);
             // Boxed: the run's future is ~3.5 KiB (the live execution is in
             // it); inline, it made this task that big, and spawning memmoved
             // it several times per execution (memmove: 5.3% -> 3.4% of the
             // server's CPU samples in scripts/bench-webhook.sh).
             let outcome = Box::pin(engine.run_execution(record, resume, tx, rx)).await;
-            metrics::gauge!(metrics_names::RUNNING).decrement(1.0);
-            if let Err(e) = outcome {
-                // The execution stays RUNNING in the store and resumes on the
-                // next recovery.
-                tracing::error!(execution_arn = %arn, error = %e, "execution stopped running here; it resumes on the next recovery");
-            }
-            drop(permit);
-            engine.inner.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&arn);
-            // Only `wait_for` listens; it subscribes before it reads the
-            // store, so with no subscriber now there is nobody to wake (a
-            // later one reads the finished record). `send_modify` wakes all
-            // of the channel's notifier shards, once per execution otherwise.
-            // The fence pairs with the one in `wait_for`: either this load
-            // sees its subscription, or its store read sees this finish.
-            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-            if engine.inner.finished.receiver_count() > 0 {
-                engine.inner.finished.send_modify(|n| *n += 1);
-            }
+            engine.execution_ended(&arn, outcome, permit);
         });
+    }
+
+    /// Bookkeeping when an execution's task ends (finished here, or stopped
+    /// by an error and left RUNNING in the store for the next recovery).
+    fn execution_ended(
+        &self,
+        arn: &str,
+        outcome: Result<(), EngineError>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        self.inner.metrics.running.decrement(1.0);
+        if let Err(e) = outcome {
+            tracing::error!(execution_arn = %arn, error = %e, "execution stopped running here; it resumes on the next recovery");
+        }
+        drop(permit);
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(arn);
+        self.notify_finished();
+    }
+
+    /// Wakes `wait_for` callers after an execution finished.
+    fn notify_finished(&self) {
+        // Only `wait_for` listens; it subscribes before it reads the store,
+        // so with no subscriber now there is nobody to wake (a later one
+        // reads the finished record). `send_modify` wakes all of the
+        // channel's notifier shards, once per execution otherwise. The
+        // fence pairs with the one in `wait_for`: either this load sees its
+        // subscription, or its store read sees this finish.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.inner.finished.receiver_count() > 0 {
+            self.inner.finished.send_modify(|n| *n += 1);
+        }
     }
 
     async fn run_execution(
@@ -550,17 +705,13 @@ impl<S: Store> Engine<S> {
         record: ExecutionRecord,
         resume: Option<(Vec<store::JournalEntry>, u64)>,
         tx: mpsc::UnboundedSender<Input>,
-        mut rx: mpsc::UnboundedReceiver<Input>,
+        rx: mpsc::UnboundedReceiver<Input>,
     ) -> Result<(), EngineError> {
         let (def, logger) = self.definition(&record).await?;
         let info = execution_info(&record);
         let express = record.machine_type == StateMachineType::Express;
-        // Express history exists only for the logs.
-        let options = Options {
-            record_history: !express || logger.level() != LogLevel::Off,
-            ..Options::default()
-        };
-        let mut live = match resume {
+        let options = run_options(express, &logger);
+        let live = match resume {
             Some((journal, stored_history)) => {
                 let live =
                     LiveExecution::replay(def, &record, info, options, &journal, stored_history)?;
@@ -585,16 +736,46 @@ impl<S: Store> Engine<S> {
                 live
             }
         };
-        if express {
-            let deadline = record.start_time + self.inner.limits.express_max_duration_ms;
-            let tx = tx.clone();
-            let clock = self.inner.clock;
-            self.spawn(async move {
+        self.drive(live, record, logger, tx, rx).await
+    }
+
+    /// Runs an execution whose first step is committed: applies its events
+    /// one at a time (commit the step, then perform its effects) until it
+    /// ends. An EXPRESS execution times out `express_max_duration_ms` after
+    /// its start.
+    async fn drive(
+        &self,
+        mut live: LiveExecution,
+        record: ExecutionRecord,
+        logger: ExecutionLogger,
+        tx: mpsc::UnboundedSender<Input>,
+        mut rx: mpsc::UnboundedReceiver<Input>,
+    ) -> Result<(), EngineError> {
+        let express = record.machine_type == StateMachineType::Express;
+        let clock = self.inner.clock;
+        let deadline = record.start_time + self.inner.limits.express_max_duration_ms;
+        // In the loop rather than a task of its own: a sleeping task per
+        // execution would outlive the execution by minutes.
+        let timeout = async move {
+            if express {
                 clock.sleep_until(deadline).await;
-                let _ = tx.send(Input::TimeOut);
-            });
-        }
-        while let Some(input) = rx.recv().await {
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(timeout);
+        let mut timed_out = false;
+        loop {
+            let input = tokio::select! {
+                input = rx.recv() => match input {
+                    Some(input) => input,
+                    None => break,
+                },
+                () = &mut timeout, if !timed_out => {
+                    timed_out = true;
+                    Input::TimeOut
+                }
+            };
             let event = match input {
                 Input::Event(mut event) => {
                     stamp(&mut event, self.inner.clock.now());
@@ -627,8 +808,7 @@ impl<S: Store> Engine<S> {
     async fn commit(&self, applied: &Applied, express: bool) -> Result<(), EngineError> {
         let result = self.commit_step(applied, express).await;
         if let (Ok(()), Some(completion)) = (&result, &applied.step.completion) {
-            metrics::counter!(metrics_names::FINISHED, "status" => completion.status.as_str())
-                .increment(1);
+            self.inner.metrics.finished(completion.status);
         }
         result
     }
@@ -691,6 +871,32 @@ impl<S: Store> Engine<S> {
             });
         }
     }
+}
+
+/// How an execution runs: EXPRESS history exists only for the logs.
+fn run_options(express: bool, logger: &ExecutionLogger) -> Options {
+    Options {
+        record_history: !express || logger.level() != LogLevel::Off,
+        ..Options::default()
+    }
+}
+
+/// The part of a first step the store keeps, taken out of `applied`
+/// (EXPRESS: only a completion; its history goes to the logs).
+fn durable_step(applied: &mut Applied, express: bool) -> store::ExecutionStep {
+    if express {
+        store::ExecutionStep {
+            execution_arn: applied.step.execution_arn.clone(),
+            completion: applied.step.completion.clone(),
+            ..store::ExecutionStep::default()
+        }
+    } else {
+        std::mem::take(&mut applied.step)
+    }
+}
+
+fn invalid_input(e: &serde_json::Error) -> EngineError {
+    EngineError::InvalidExecutionInput(format!("the input is not valid JSON: {e}"))
 }
 
 /// Sets the time an event is applied at; a timer never fires before its

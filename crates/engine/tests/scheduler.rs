@@ -430,3 +430,121 @@ async fn a_start_stored_without_its_first_step_runs_after_recovery() {
         Some("ExecutionSucceeded")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_execution_that_ends_in_its_first_step_is_stored_finished_when_the_start_returns() {
+    for machine_type in [StateMachineType::Standard, StateMachineType::Express] {
+        let store = store_with(
+            json!({"StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Result": {"ok": true}, "ResultPath": "$.a", "Next": "B"},
+                "B": {"Type": "Pass", "End": true}}}),
+            machine_type,
+        )
+        .await;
+        let engine = engine(store.clone(), Arc::new(NoTasks));
+        let outcome = engine
+            .start_execution(StartRequest {
+                state_machine_arn: SM.into(),
+                name: None,
+                input: Some(r#"{"in":1}"#.into()),
+            })
+            .await
+            .unwrap();
+        let StartOutcome::Started(record) = outcome else {
+            panic!("expected Started, got {outcome:?}")
+        };
+        // No waiting: the start and the whole run were one write.
+        let stored = store.execution(&record.arn).await.unwrap().unwrap();
+        assert_eq!(
+            stored.status,
+            ExecutionStatus::Succeeded,
+            "{machine_type:?}"
+        );
+        let output: Value = serde_json::from_str(stored.output.as_deref().unwrap()).unwrap();
+        assert_eq!(output, json!({"in": 1, "a": {"ok": true}}));
+        let history = store.history(&record.arn).await.unwrap();
+        match machine_type {
+            StateMachineType::Standard => {
+                let types: Vec<&str> = history.iter().map(|h| h.event_type.as_str()).collect();
+                assert_eq!(types.first(), Some(&"ExecutionStarted"));
+                assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+            }
+            StateMachineType::Express => assert!(history.is_empty()),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn starts_beyond_the_running_slots_are_stored_and_run_when_a_slot_frees() {
+    let store = store_with(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}}),
+        StateMachineType::Standard,
+    )
+    .await;
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(NoTasks),
+        EngineClock::new(1_700_000_000_000),
+        Limits {
+            max_running: 1,
+            ..Limits::default()
+        },
+        42,
+    );
+    let mut arns = Vec::new();
+    for name in ["first", "second", "third"] {
+        arns.push(started(
+            engine
+                .start_execution(StartRequest {
+                    state_machine_arn: SM.into(),
+                    name: Some(name.into()),
+                    input: Some("{}".into()),
+                })
+                .await
+                .unwrap(),
+        ));
+    }
+    // The first holds the only slot (its first step is stored with the
+    // start); the others are durable, RUNNING, without history yet.
+    let types: Vec<String> = store
+        .history(&arns[0])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.event_type)
+        .collect();
+    assert_eq!(types, ["ExecutionStarted", "WaitStateEntered"]);
+    for arn in &arns[1..] {
+        let r = store.execution(arn).await.unwrap().unwrap();
+        assert_eq!(r.status, ExecutionStatus::Running);
+    }
+    // Bad input is refused on the slow path too, and nothing is stored.
+    let refused = engine
+        .start_execution(StartRequest {
+            state_machine_arn: SM.into(),
+            name: Some("bad".into()),
+            input: Some("{not json".into()),
+        })
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(engine::scheduler::EngineError::InvalidExecutionInput(_))
+        ),
+        "{refused:?}"
+    );
+    // One at a time: each ends after the one before it freed the slot.
+    let mut previous_stop = 0;
+    for arn in &arns {
+        let r = engine
+            .wait_for(arn, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.status, ExecutionStatus::Succeeded);
+        let stop = r.stop_time.unwrap();
+        assert!(stop - r.start_time >= 10_000);
+        assert!(stop >= previous_stop);
+        previous_stop = stop;
+    }
+}

@@ -228,6 +228,11 @@ struct Inner {
     /// threads) to `read_connections`; more readers wait their turn.
     read_permits: Semaphore,
     stats: Arc<Stats>,
+    /// The checkpointer's handle on the database file (see
+    /// `writer::checkpointer`). Dropped after every connection above:
+    /// closing a descriptor of a file drops all of this process's POSIX
+    /// locks on it, SQLite's included.
+    _db_file: Option<Arc<std::fs::File>>,
     // Declared last: fields drop in order, so the lock outlives every
     // connection above. `None` for a store opened for reading only.
     _lock: Option<open::ProcessLock>,
@@ -295,10 +300,17 @@ impl SqliteStore {
             })
             .map_err(spawn_error)?;
         let restart_after_frames = options.wal_size_limit_bytes / page_size.max(512);
+        let db_file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map(Arc::new)
+            .map_err(|e| StoreError::Open(format!("{}: cannot open: {e}", path.display())))?;
         let checkpointer = std::thread::Builder::new()
             .name("store-checkpointer".to_owned())
             .spawn({
                 let (stats, interval) = (Arc::clone(&stats), options.checkpoint_interval);
+                let db_file = Arc::clone(&db_file);
                 move || {
                     writer::checkpointer(
                         checkpoint_conn,
@@ -307,6 +319,7 @@ impl SqliteStore {
                         restart_after_frames,
                         stats,
                         checkpoint_wanted,
+                        db_file,
                     )
                 }
             })
@@ -320,6 +333,7 @@ impl SqliteStore {
                 writer: Some(writer),
                 checkpointer: Some(checkpointer),
                 stats,
+                _db_file: Some(db_file),
                 _lock: Some(lock),
             }),
         })
@@ -374,6 +388,7 @@ impl SqliteStore {
                 writer: None,
                 checkpointer: None,
                 stats: Arc::new(Stats::default()),
+                _db_file: None,
                 _lock: None,
             }),
         })

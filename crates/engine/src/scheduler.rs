@@ -932,18 +932,25 @@ fn execution_arn(
     machine_type: StateMachineType,
     express_id: &str,
 ) -> String {
-    match machine_type {
-        StateMachineType::Standard => format!(
-            "{}:{name}",
-            sm_arn.replacen(":stateMachine:", ":execution:", 1)
-        ),
-        StateMachineType::Express => {
-            format!(
-                "{}:{name}:{express_id}",
-                sm_arn.replacen(":stateMachine:", ":express:", 1)
-            )
-        }
+    // Built in one allocation (this runs for every start).
+    let (kind, id) = match machine_type {
+        StateMachineType::Standard => (":execution:", None),
+        StateMachineType::Express => (":express:", Some(express_id)),
+    };
+    let (head, tail) = sm_arn.split_once(":stateMachine:").unwrap_or((sm_arn, ""));
+    let mut arn = String::with_capacity(sm_arn.len() + name.len() + express_id.len() + 2);
+    arn.push_str(head);
+    if sm_arn.len() > head.len() {
+        arn.push_str(kind);
+        arn.push_str(tail);
     }
+    arn.push(':');
+    arn.push_str(name);
+    if let Some(id) = id {
+        arn.push(':');
+        arn.push_str(id);
+    }
+    arn
 }
 
 fn execution_info(record: &ExecutionRecord) -> ExecutionInfo {
@@ -960,5 +967,25 @@ fn execution_info(record: &ExecutionRecord) -> ExecutionInfo {
         role_arn: "arn:aws:iam::000000000000:role/stepgate".into(),
         start_time: record.start_time,
         redrive_count: (record.machine_type == StateMachineType::Standard).then_some(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_arns_are_as_aws_derives_them() {
+        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:sample";
+        let standard = execution_arn(sm, "run-1", StateMachineType::Standard, "ignored");
+        assert_eq!(
+            standard,
+            "arn:aws:states:us-east-1:123456789012:execution:sample:run-1"
+        );
+        assert_eq!(standard, store::standard_execution_arn(sm, "run-1"));
+        assert_eq!(
+            execution_arn(sm, "run-1", StateMachineType::Express, "abc"),
+            "arn:aws:states:us-east-1:123456789012:express:sample:run-1:abc"
+        );
     }
 }

@@ -163,6 +163,49 @@ struct Served {
     bucket: Option<TokenBucket>,
     /// `route.label()`, shared by every metric of the route.
     label: Arc<str>,
+    metrics: RouteMetrics,
+}
+
+/// A route's metric handles, registered once: `metrics::counter!` looks
+/// its series up by name and labels (hashing both) on every call.
+struct RouteMetrics {
+    ack_seconds: metrics::Histogram,
+    /// Request counters for the statuses a route usually answers; others
+    /// are looked up when they happen.
+    requests: Vec<(u16, metrics::Counter)>,
+}
+
+impl RouteMetrics {
+    fn new(label: &Arc<str>, statuses: impl IntoIterator<Item = StatusCode>) -> Self {
+        let mut codes: Vec<u16> = statuses.into_iter().map(|s| s.as_u16()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let route = || SharedString::from(Arc::clone(label));
+        Self {
+            ack_seconds: metrics::histogram!(metrics_names::ACK_SECONDS, "route" => route()),
+            requests: codes
+                .into_iter()
+                .map(|code| {
+                    let counter = metrics::counter!(metrics_names::REQUESTS, "route" => route(), "status" => code.to_string());
+                    (code, counter)
+                })
+                .collect(),
+        }
+    }
+
+    fn request(&self, label: &Arc<str>, status: StatusCode) {
+        let code = status.as_u16();
+        match self.requests.iter().find(|(c, _)| *c == code) {
+            Some((_, counter)) => counter.increment(1),
+            None => record_request(SharedString::from(Arc::clone(label)), status),
+        }
+    }
+}
+
+/// Counts a request by route label and status (the uncached path).
+fn record_request(route: SharedString, status: StatusCode) {
+    metrics::counter!(metrics_names::REQUESTS, "route" => route, "status" => status.as_u16().to_string())
+        .increment(1);
 }
 
 struct Gateway<S: Store> {
@@ -177,26 +220,44 @@ struct Gateway<S: Store> {
 pub fn router<S: Store>(engine: Engine<S>, routes: Vec<GatewayRoute>) -> Router {
     let served = routes
         .iter()
-        .map(|route| Served {
-            request_template: route
-                .request_template
-                .as_deref()
-                .map(|t| vtl::Template::parse(t).map_err(|e| e.to_string())),
-            success: ResponseSpec::new(
+        .map(|route| {
+            let label: Arc<str> = Arc::from(route.label());
+            let success = ResponseSpec::new(
                 route
                     .success
                     .as_ref()
                     .unwrap_or(&config::Response::default_success()),
-            ),
-            failure: ResponseSpec::new(
+            );
+            let failure = ResponseSpec::new(
                 route
                     .failure
                     .as_ref()
                     .unwrap_or(&config::Response::default_failure()),
-            ),
-            bucket: route.rate_limit.map(TokenBucket::new),
-            label: Arc::from(route.label()),
-            route: route.clone(),
+            );
+            let metrics = RouteMetrics::new(
+                &label,
+                [
+                    success.status,
+                    failure.status,
+                    StatusCode::BAD_REQUEST,
+                    StatusCode::UNAUTHORIZED,
+                    StatusCode::FORBIDDEN,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    StatusCode::TOO_MANY_REQUESTS,
+                ],
+            );
+            Served {
+                request_template: route
+                    .request_template
+                    .as_deref()
+                    .map(|t| vtl::Template::parse(t).map_err(|e| e.to_string())),
+                success,
+                failure,
+                bucket: route.rate_limit.map(TokenBucket::new),
+                label,
+                metrics,
+                route: route.clone(),
+            }
         })
         .collect();
     Router::new()
@@ -272,16 +333,17 @@ impl<T: IntoResponse> From<T> for Answer {
 async fn handle<S: Store>(State(gateway): State<Arc<Gateway<S>>>, request: Request) -> Response {
     let received = Instant::now();
     let (served, answer) = answer(&gateway, request, received).await;
-    let route: SharedString = match served {
-        Some(s) => SharedString::from(Arc::clone(&s.label)),
-        None => SharedString::const_str(metrics_names::UNMATCHED),
-    };
-    let status = answer.response.status().as_u16().to_string();
-    metrics::counter!(metrics_names::REQUESTS, "route" => route.clone(), "status" => status)
-        .increment(1);
-    if answer.succeeded {
-        metrics::histogram!(metrics_names::ACK_SECONDS, "route" => route)
-            .record(received.elapsed().as_secs_f64());
+    let status = answer.response.status();
+    match served {
+        Some(s) => {
+            s.metrics.request(&s.label, status);
+            if answer.succeeded {
+                s.metrics
+                    .ack_seconds
+                    .record(received.elapsed().as_secs_f64());
+            }
+        }
+        None => record_request(SharedString::const_str(metrics_names::UNMATCHED), status),
     }
     answer.response
 }

@@ -92,19 +92,7 @@ impl CommandFunction {
         concurrency: usize,
         environment: BTreeMap<String, String>,
     ) -> Self {
-        let (program, args) = match command.split_first() {
-            Some((program, args)) => (program.clone(), args.to_vec()),
-            None => (String::new(), Vec::new()),
-        };
-        // A relative program with a slash (`./bin/handler`) is relative to
-        // the config file, like every other path in it; std leaves it
-        // unspecified whether it resolves against the parent's or the
-        // child's current directory. A bare name is looked up in PATH.
-        let program = if program.contains('/') && Path::new(&program).is_relative() {
-            base_dir.join(&program)
-        } else {
-            PathBuf::from(program)
-        };
+        let (program, args) = program_and_args(command, base_dir);
         Self {
             name: name.to_owned(),
             program,
@@ -125,13 +113,7 @@ impl CommandFunction {
         request_id: &str,
         task_deadline: Option<Instant>,
     ) -> Result<Response, InvokeError> {
-        let _permit = match task_deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.permits.acquire())
-                .await
-                .map_err(|_| InvokeError::TaskTimedOut)?,
-            None => self.permits.acquire().await,
-        }
-        .map_err(|_| InvokeError::Unknown(format!("function {} is shut down", self.name)))?;
+        let _permit = acquire_slot(&self.permits, task_deadline, &self.name).await?;
 
         let mut command = tokio::process::Command::new(&self.program);
         command
@@ -160,15 +142,8 @@ impl CommandFunction {
                 self.base_dir.display()
             ))
         })?;
-        let group = ProcessGroup {
-            leader: child.id(),
-            done: AtomicBool::new(false),
-        };
-        let function_deadline = deadline_after(self.timeout);
-        let deadline = match task_deadline {
-            Some(t) if t < function_deadline => t,
-            _ => function_deadline,
-        };
+        let group = ProcessGroup::new(child.id());
+        let deadline = invocation_deadline(self.timeout, task_deadline);
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -192,7 +167,7 @@ impl CommandFunction {
                 // is over once the program exits (Lambda freezes the
                 // sandbox at that point).
                 group.kill();
-                group.done.store(true, Ordering::Relaxed);
+                group.mark_done();
                 status
             };
             tokio::join!(
@@ -273,6 +248,50 @@ impl CommandFunction {
     }
 }
 
+/// The program and its arguments. A relative program with a slash
+/// (`./bin/handler`) is relative to the config file, like every other path
+/// in it; std leaves it unspecified whether it resolves against the
+/// parent's or the child's current directory. A bare name is looked up in
+/// PATH.
+pub(crate) fn program_and_args(command: &[String], base_dir: &Path) -> (PathBuf, Vec<String>) {
+    let (program, args) = match command.split_first() {
+        Some((program, args)) => (program.clone(), args.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    let program = if program.contains('/') && Path::new(&program).is_relative() {
+        base_dir.join(&program)
+    } else {
+        PathBuf::from(program)
+    };
+    (program, args)
+}
+
+/// Waits for one of a function's `concurrency` slots; the wait counts
+/// against the Task's `TimeoutSeconds` (as on AWS).
+pub(crate) async fn acquire_slot<'a>(
+    permits: &'a Semaphore,
+    task_deadline: Option<Instant>,
+    function: &str,
+) -> Result<tokio::sync::SemaphorePermit<'a>, InvokeError> {
+    match task_deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, permits.acquire())
+            .await
+            .map_err(|_| InvokeError::TaskTimedOut)?,
+        None => permits.acquire().await,
+    }
+    .map_err(|_| InvokeError::Unknown(format!("function {function} is shut down")))
+}
+
+/// When an invocation starting now must end: the function's timeout, or
+/// the Task's deadline if that comes first.
+pub(crate) fn invocation_deadline(timeout: Duration, task_deadline: Option<Instant>) -> Instant {
+    let function_deadline = deadline_after(timeout);
+    match task_deadline {
+        Some(t) if t < function_deadline => t,
+        _ => function_deadline,
+    }
+}
+
 /// Now plus `duration`; the config and definitions put no upper bound on
 /// timeouts, so a huge one means "about never" rather than an overflow.
 pub(crate) fn deadline_after(duration: Duration) -> Instant {
@@ -283,7 +302,7 @@ pub(crate) fn deadline_after(duration: Duration) -> Instant {
 }
 
 /// The stdout contract: JSON, or nothing (`null`).
-fn parse_output(name: &str, stdout: &[u8]) -> Result<Response, InvokeError> {
+pub(crate) fn parse_output(name: &str, stdout: &[u8]) -> Result<Response, InvokeError> {
     let text = stdout.trim_ascii();
     if text.is_empty() {
         return Ok(Response {
@@ -327,14 +346,34 @@ fn error_payload(line: &str) -> Option<(String, String)> {
 /// already killed after the leader exited (then dropping it does not signal
 /// the pid again, which the system may have handed to someone else).
 #[derive(Debug)]
-struct ProcessGroup {
+pub(crate) struct ProcessGroup {
     leader: Option<u32>,
     done: AtomicBool,
 }
 
 impl ProcessGroup {
+    /// The group led by `leader` (the child's pid; `None` if it already exited).
+    pub(crate) fn new(leader: Option<u32>) -> Self {
+        Self {
+            leader,
+            done: AtomicBool::new(false),
+        }
+    }
+
+    /// The leader was reaped and its group killed: never signal it again.
+    pub(crate) fn mark_done(&self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+
+    /// Kills the group unless that already happened after the leader's end.
+    pub(crate) fn kill_unless_done(&self) {
+        if !self.done.load(Ordering::Relaxed) {
+            self.kill();
+        }
+    }
+
     /// SIGKILL to every process of the group; a group that is gone is fine.
-    fn kill(&self) {
+    pub(crate) fn kill(&self) {
         let pid = self
             .leader
             .and_then(|p| i32::try_from(p).ok())
@@ -351,9 +390,7 @@ impl Drop for ProcessGroup {
     /// A cancelled invocation (the engine halted, the task was dropped)
     /// leaves nothing running; `kill_on_drop` alone reaches only the leader.
     fn drop(&mut self) {
-        if !self.done.load(Ordering::Relaxed) {
-            self.kill();
-        }
+        self.kill_unless_done();
     }
 }
 

@@ -19,38 +19,43 @@
 //! - `command`: the `command` runtime — one process per invocation, the
 //!   event as JSON on stdin, the result as JSON on stdout, stderr lines as
 //!   logs, bounded in time, output size and concurrency.
+//! - `runtime_api`: the `lambda-runtime` runtime — warm processes that speak
+//!   the AWS Lambda Runtime API (a function built with AWS's runtime client
+//!   for Rust, Go, Python or Node runs unmodified), at most `concurrency` of
+//!   them, restarted after a crash or a timeout.
 //! - [`lambda`]: AWS's response shape, error names and causes.
 //!
-//! This is the minimal functions layer the seed scenario needs. The
-//! `lambda-runtime` and `http` runtimes, `.waitForTaskToken` callbacks and
-//! activities arrive with the functions issue; until then they are refused
-//! or fail the task with a cause that says so, never a fake success:
+//! Not built yet: the `http` runtime, `.waitForTaskToken` callbacks and
+//! activities. They are refused, or fail the task with a cause that says
+//! so, never a fake success:
 //!
 //! ```
 //! let text = r#"
 //! [functions.resize]
-//! runtime = "lambda-runtime"
-//! command = ["./resize"]
+//! runtime = "http"
+//! url = "http://127.0.0.1:9000/resize"
 //! "#;
 //! let config = config::parse(text, "stepgate.toml".as_ref()).expect("valid config");
 //! let refused = functions::FunctionInvoker::from_config(&config, ".".as_ref()).unwrap_err();
 //! assert_eq!(
 //!     refused.to_string(),
-//!     r#"functions.resize: runtime "lambda-runtime" is not supported yet; use runtime = "command""#
+//!     r#"functions.resize: runtime "http" is not supported yet; use runtime = "command" or "lambda-runtime""#
 //! );
 //! ```
 //!
-//! Design: a process per invocation, not a pool of warm workers. It is the
-//! simplest thing that honours Lambda's contract (a fresh event, a result,
-//! a timeout) and isolates invocations from each other; warm workers are what
-//! the `lambda-runtime` runtime will bring. Rejected: running commands
-//! through `sh -c` (quoting bugs, and the group kill would only reach the
-//! shell's tree by accident).
+//! Design: the `command` runtime starts a process per invocation (the
+//! simplest thing that honours Lambda's contract and isolates invocations);
+//! `lambda-runtime` keeps processes warm, as Lambda does, with one Runtime
+//! API listener per process so that an invocation is always known to be
+//! held by exactly one process (its crash fails exactly that invocation).
+//! Rejected: running commands through `sh -c` (quoting bugs, and the group
+//! kill would only reach the shell's tree by accident).
 
 pub mod lambda;
 pub mod resource;
 
 mod command;
+mod runtime_api;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,13 +72,39 @@ pub use command::RESPONSE_LIMIT_BYTES;
 
 use crate::command::CommandFunction;
 use crate::resource::{FunctionRef, TaskResource};
+use crate::runtime_api::LambdaRuntimeFunction;
+
+/// One configured function, by runtime.
+#[derive(Debug)]
+enum Runner {
+    Command(CommandFunction),
+    LambdaRuntime(LambdaRuntimeFunction),
+}
+
+impl Runner {
+    async fn invoke(
+        &self,
+        event: &Value,
+        request_id: &str,
+        invoked_arn: &str,
+        task_deadline: Option<Instant>,
+    ) -> Result<command::Response, command::InvokeError> {
+        match self {
+            Runner::Command(f) => f.invoke(event, request_id, task_deadline).await,
+            Runner::LambdaRuntime(f) => {
+                f.invoke(event, request_id, invoked_arn, task_deadline)
+                    .await
+            }
+        }
+    }
+}
 
 /// Why the functions of a config cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionsError {
     /// A runtime that is not built yet.
     #[error(
-        "functions.{name}: runtime \"{runtime}\" is not supported yet; use runtime = \"command\""
+        "functions.{name}: runtime \"{runtime}\" is not supported yet; use runtime = \"command\" or \"lambda-runtime\""
     )]
     UnsupportedRuntime {
         /// The function's name.
@@ -94,7 +125,7 @@ pub enum FunctionsError {
 /// Runs `[functions.NAME]` for Task states; see the crate docs.
 #[derive(Debug, Clone)]
 pub struct FunctionInvoker {
-    functions: Arc<BTreeMap<String, CommandFunction>>,
+    functions: Arc<BTreeMap<String, Runner>>,
 }
 
 impl FunctionInvoker {
@@ -115,13 +146,27 @@ impl FunctionInvoker {
         })?;
         let mut functions = BTreeMap::new();
         for (name, function) in config.functions() {
-            let command = match &function.runtime {
-                config::Runtime::Command { command } => command,
-                config::Runtime::LambdaRuntime { .. } => {
-                    return Err(FunctionsError::UnsupportedRuntime {
-                        name: name.clone(),
-                        runtime: "lambda-runtime",
-                    });
+            let concurrency = function
+                .concurrency
+                .map_or(1, |n| usize::try_from(n.get()).unwrap_or(usize::MAX));
+            let runner = match &function.runtime {
+                config::Runtime::Command { command } => Runner::Command(CommandFunction::new(
+                    name,
+                    command,
+                    &base_dir,
+                    function.timeout,
+                    concurrency,
+                    function.environment.clone(),
+                )),
+                config::Runtime::LambdaRuntime { command } => {
+                    Runner::LambdaRuntime(LambdaRuntimeFunction::new(
+                        name,
+                        command,
+                        &base_dir,
+                        function.timeout,
+                        concurrency,
+                        function.environment.clone(),
+                    ))
                 }
                 config::Runtime::Http { .. } => {
                     return Err(FunctionsError::UnsupportedRuntime {
@@ -130,20 +175,7 @@ impl FunctionInvoker {
                     });
                 }
             };
-            let concurrency = function
-                .concurrency
-                .map_or(1, |n| usize::try_from(n.get()).unwrap_or(usize::MAX));
-            functions.insert(
-                name.clone(),
-                CommandFunction::new(
-                    name,
-                    command,
-                    &base_dir,
-                    function.timeout,
-                    concurrency,
-                    function.environment.clone(),
-                ),
-            );
+            functions.insert(name.clone(), runner);
         }
         Ok(FunctionInvoker {
             functions: Arc::new(functions),
@@ -215,7 +247,7 @@ impl FunctionInvoker {
             ));
         };
         runner
-            .invoke(event, request_id, task_deadline)
+            .invoke(event, request_id, &function.to_string(), task_deadline)
             .await
             .map_err(lambda::failure)
     }

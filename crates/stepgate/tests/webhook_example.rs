@@ -354,7 +354,7 @@ fn a_runtime_that_is_not_built_yet_is_refused_at_start() {
     let config = dir.path().join("stepgate.toml");
     std::fs::write(
         &config,
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"sqlite://s.db\"\n\n[functions.f]\nruntime = \"lambda-runtime\"\ncommand = [\"./bootstrap\"]\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"sqlite://s.db\"\n\n[functions.f]\nruntime = \"http\"\nurl = \"http://127.0.0.1:9/f\"\n",
     )
     .expect("config");
     let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
@@ -366,7 +366,7 @@ fn a_runtime_that_is_not_built_yet_is_refused_at_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            r#"functions.f: runtime "lambda-runtime" is not supported yet; use runtime = "command""#
+            r#"functions.f: runtime "http" is not supported yet; use runtime = "command" or "lambda-runtime""#
         ),
         "{stderr}"
     );

@@ -14,6 +14,7 @@
 //! at-least-once for tasks).
 #![deny(missing_docs)]
 
+pub mod callbacks;
 pub mod journal;
 pub mod live;
 pub mod logging;

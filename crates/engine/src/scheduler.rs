@@ -32,6 +32,7 @@ use store::{
 };
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::callbacks::{CallbackError, Callbacks, check_token};
 use crate::journal::JournalEvent;
 use crate::live::{Applied, LiveError, LiveExecution};
 use crate::logging::{ExecutionLogger, LogLevel, LoggingConfig};
@@ -164,8 +165,16 @@ pub struct StartRequest {
     pub input: Option<String>,
 }
 
-enum Input {
+/// What an execution's actor receives.
+#[derive(Debug)]
+pub(crate) enum Input {
     Event(JournalEvent),
+    /// A `SendTask*` callback: answered once its step is committed (or
+    /// refused when its task no longer waits).
+    Callback(
+        JournalEvent,
+        tokio::sync::oneshot::Sender<Result<(), CallbackError>>,
+    ),
     Stop {
         error: Option<String>,
         cause: Option<String>,
@@ -242,6 +251,8 @@ struct Inner<S: Store> {
     halted: watch::Sender<bool>,
     seeds: Mutex<asl::entropy::SplitMix64>,
     metrics: EngineMetrics,
+    /// Task tokens of `.waitForTaskToken` tasks waiting for a callback.
+    callbacks: Callbacks,
 }
 
 /// The durable execution engine over a store.
@@ -291,6 +302,7 @@ impl<S: Store> Engine<S> {
                 halted,
                 seeds: Mutex::new(asl::entropy::SplitMix64(seed)),
                 metrics: EngineMetrics::new(),
+                callbacks: Callbacks::default(),
             }),
         }
     }
@@ -442,7 +454,7 @@ impl<S: Store> Engine<S> {
             return Ok(outcome);
         }
         let (tx, rx) = self.register_running(&record.arn);
-        self.perform(&first, &tx);
+        self.perform(&record.arn, &first, &tx);
         let engine = self.clone();
         inner.metrics.running.increment(1.0);
         self.spawn(async move {
@@ -683,6 +695,7 @@ impl<S: Store> Engine<S> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(arn);
+        self.inner.callbacks.forget(arn, |_| false);
         self.notify_finished();
     }
 
@@ -722,14 +735,14 @@ impl<S: Store> Engine<S> {
                     timers: live.pending_timers().collect(),
                     ..Applied::default()
                 };
-                self.perform(&pending, &tx);
+                self.perform(&record.arn, &pending, &tx);
                 live
             }
             None => {
                 let (live, first) = LiveExecution::start(def, &record, info, options)?;
                 self.commit(&first, express).await?;
                 logger.log(&record.arn, &first.history);
-                self.perform(&first, &tx);
+                self.perform(&record.arn, &first, &tx);
                 if first.finished {
                     return Ok(());
                 }
@@ -776,9 +789,15 @@ impl<S: Store> Engine<S> {
                     Input::TimeOut
                 }
             };
+            let mut callback = None;
             let event = match input {
                 Input::Event(mut event) => {
                     stamp(&mut event, self.inner.clock.now());
+                    event
+                }
+                Input::Callback(mut event, reply) => {
+                    stamp(&mut event, self.inner.clock.now());
+                    callback = Some(reply);
                     event
                 }
                 Input::Stop { error, cause } => JournalEvent::Stopped {
@@ -791,16 +810,93 @@ impl<S: Store> Engine<S> {
                 },
             };
             let Some(applied) = live.apply(event) else {
+                if let Some(reply) = callback {
+                    // Its task stopped waiting (answered, timed out, or
+                    // cancelled) since the token was looked up.
+                    let _ = reply.send(Err(CallbackError::TaskTimedOut));
+                }
                 continue;
             };
-            self.commit(&applied, express).await?;
+            let committed = self.commit(&applied, express).await;
+            if let Some(reply) = callback {
+                let _ = reply.send(match &committed {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(CallbackError::Store(e.to_string())),
+                });
+            }
+            committed?;
             logger.log(&record.arn, &applied.history);
-            self.perform(&applied, &tx);
+            self.perform(&record.arn, &applied, &tx);
+            let pending: std::collections::BTreeSet<_> =
+                live.pending_tasks().map(|t| t.task).collect();
+            self.inner
+                .callbacks
+                .forget(&record.arn, |task| pending.contains(&task));
             if applied.finished {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// `SendTaskSuccess`: the `.waitForTaskToken` task holding `token`
+    /// succeeds with `output` (JSON text). Returns once that is committed.
+    pub async fn send_task_success(&self, token: &str, output: &str) -> Result<(), CallbackError> {
+        check_token(token)?;
+        if output.len() > self.inner.limits.max_input_bytes {
+            return Err(CallbackError::InvalidOutput(format!(
+                "the output is {} bytes; the limit is {} bytes",
+                output.len(),
+                self.inner.limits.max_input_bytes
+            )));
+        }
+        let output: Value = serde_json::from_str(output).map_err(|e| {
+            CallbackError::InvalidOutput(format!("the output is not valid JSON: {e}"))
+        })?;
+        self.callback(token, |task| JournalEvent::TaskSucceeded {
+            task,
+            output,
+            now: 0,
+        })
+        .await
+    }
+
+    /// `SendTaskFailure`: the task holding `token` fails with `error` and
+    /// `cause` (its Retry and Catch apply). Returns once committed.
+    pub async fn send_task_failure(
+        &self,
+        token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), CallbackError> {
+        check_token(token)?;
+        self.callback(token, |task| JournalEvent::TaskFailed {
+            task,
+            error,
+            cause,
+            now: 0,
+        })
+        .await
+    }
+
+    /// `SendTaskHeartbeat`: the task holding `token` is alive; its
+    /// `HeartbeatSeconds` count again from now.
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), CallbackError> {
+        check_token(token)?;
+        self.inner.callbacks.heartbeat(token)
+    }
+
+    async fn callback(
+        &self,
+        token: &str,
+        event: impl FnOnce(asl::interpreter::TaskId) -> JournalEvent,
+    ) -> Result<(), CallbackError> {
+        let (task, inbox) = self.inner.callbacks.lookup(token)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        inbox
+            .send(Input::Callback(event(task), reply))
+            .map_err(|_| CallbackError::TaskTimedOut)?;
+        answer.await.map_err(|_| CallbackError::TaskTimedOut)?
     }
 
     /// Commits a step (Express: only its completion; its history goes to
@@ -836,14 +932,33 @@ impl<S: Store> Engine<S> {
     }
 
     /// Performs a committed step's effects.
-    fn perform(&self, applied: &Applied, tx: &mpsc::UnboundedSender<Input>) {
+    ///
+    /// A `.waitForTaskToken` task (it has a token) registers its token
+    /// first, then runs its integration only to hand the token over: the
+    /// integration's failure fails the task, its result is ignored, and the
+    /// task ends with the callback (or its timeout, or a missed heartbeat).
+    fn perform(&self, arn: &str, applied: &Applied, tx: &mpsc::UnboundedSender<Input>) {
         for request in &applied.tasks {
             let tasks = Arc::clone(&self.inner.tasks);
             let tx = tx.clone();
             let request = request.clone();
+            let task = request.task;
+            let callback = request.task_token.is_some();
+            if let Some(token) = &request.task_token {
+                let beats = self.inner.callbacks.register(
+                    token,
+                    arn,
+                    task,
+                    tx.clone(),
+                    request.heartbeat_seconds.is_some(),
+                );
+                if let (Some(beats), Some(seconds)) = (beats, request.heartbeat_seconds) {
+                    self.spawn(heartbeat_watchdog(beats, seconds, task, tx.clone()));
+                }
+            }
             self.spawn(async move {
-                let task = request.task;
                 let event = match tasks.invoke(request).await {
+                    Ok(_) if callback => return,
                     Ok(output) => JournalEvent::TaskSucceeded {
                         task,
                         output,
@@ -869,6 +984,37 @@ impl<S: Store> Engine<S> {
                     now: fire_at,
                 }));
             });
+        }
+    }
+}
+
+/// Fails a callback task with `States.HeartbeatTimeout` when no heartbeat
+/// arrives for `seconds`. Ends when the task stops waiting (its token is
+/// forgotten, which drops the heartbeat clock).
+async fn heartbeat_watchdog(
+    mut beats: tokio::sync::watch::Receiver<tokio::time::Instant>,
+    seconds: u64,
+    task: asl::interpreter::TaskId,
+    tx: mpsc::UnboundedSender<Input>,
+) {
+    let period = Duration::from_secs(seconds);
+    loop {
+        let last = *beats.borrow_and_update();
+        tokio::select! {
+            () = tokio::time::sleep_until(last + period) => {
+                let _ = tx.send(Input::Event(JournalEvent::TaskFailed {
+                    task,
+                    error: Some(asl::failure::STATES_HEARTBEAT_TIMEOUT.to_owned()),
+                    cause: None,
+                    now: 0,
+                }));
+                return;
+            }
+            changed = beats.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
         }
     }
 }

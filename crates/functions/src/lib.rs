@@ -25,8 +25,7 @@
 //!   them, restarted after a crash or a timeout.
 //! - [`lambda`]: AWS's response shape, error names and causes.
 //!
-//! Not built yet: the `http` runtime, `.waitForTaskToken` callbacks and
-//! activities. They are refused, or fail the task with a cause that says
+//! Not built yet: the `http` runtime and activities. They are refused, or fail the task with a cause that says
 //! so, never a fake success:
 //!
 //! ```
@@ -194,7 +193,11 @@ impl FunctionInvoker {
             .timeout_seconds
             .map(|s| command::deadline_after(Duration::from_secs(s)));
         match resource::parse_resource(&request.resource) {
-            TaskResource::LambdaInvoke => {
+            // For a callback the engine hands the token over by invoking
+            // the function (the token is in its payload, `$$.Task.Token`)
+            // and then waits for SendTaskSuccess/Failure: the invocation's
+            // result is ignored, its failure fails the task.
+            TaskResource::LambdaInvoke | TaskResource::LambdaInvokeWaitForTaskToken => {
                 let (function, event) = invoke_parameters(&request.parameters)?;
                 let request_id = new_request_id();
                 let function = match function {
@@ -222,13 +225,6 @@ impl FunctionInvoker {
                     .await?;
                 Ok(response.payload)
             }
-            TaskResource::LambdaInvokeWaitForTaskToken => Err(Failure::new(
-                STATES_TASK_FAILED,
-                format!(
-                    "Resource '{}': callbacks (.waitForTaskToken) are not supported yet; they arrive with the functions issue. Use arn:aws:states:::lambda:invoke.",
-                    request.resource
-                ),
-            )),
             TaskResource::Other => NoTasks.invoke(request).await,
         }
     }

@@ -450,19 +450,30 @@ async fn a_program_that_cannot_start_is_lambda_unknown() {
 }
 
 #[tokio::test]
-async fn callbacks_and_other_resources_fail_the_task() {
+async fn callbacks_hand_the_token_over_and_other_resources_fail_the_task() {
     let s = setup(&function("echo", "echo.sh", ""), &[("echo.sh", "cat\n")]);
-    let (e, cause) = error(
+    // The engine waits for the callback; the invocation only delivers the
+    // payload (with the token in it) and reports whether that worked.
+    let delivered = s
+        .invoker
+        .invoke(task(
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            json!({"FunctionName": "echo", "Payload": {"token": "t"}}),
+            None,
+        ))
+        .await
+        .expect("delivered");
+    assert_eq!(delivered["Payload"], json!({"token": "t"}));
+    let (e, _) = error(
         s.invoker
             .invoke(task(
                 "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                json!({"FunctionName": "echo"}),
+                json!({"FunctionName": "nobody"}),
                 None,
             ))
             .await,
     );
-    assert_eq!(e, "States.TaskFailed");
-    assert!(cause.contains("not supported yet"), "{cause}");
+    assert_eq!(e, "Lambda.ResourceNotFoundException");
     let (e, cause) = error(
         s.invoker
             .invoke(task("arn:aws:states:::sqs:sendMessage", json!({}), None))

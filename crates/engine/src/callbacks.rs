@@ -1,7 +1,7 @@
 //! Callback tasks (`.waitForTaskToken`): the task tokens waiting for
 //! `SendTaskSuccess`, `SendTaskFailure` or `SendTaskHeartbeat`.
 //!
-//! Owns [`Callbacks`], the registry from a token to the execution and task
+//! Owns `Callbacks`, the registry from a token to the execution and task
 //! it completes (and the task's heartbeat clock), and [`CallbackError`],
 //! AWS's refusals. The registry is memory only, and needs no more: a token
 //! is drawn from the execution's seeded entropy, so replaying the journal

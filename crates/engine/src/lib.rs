@@ -4,7 +4,10 @@
 //! consumed (its start, task results, timer firings, a stop); [`live`] keeps
 //! one execution in memory, turns each journal event into an
 //! [`store::ExecutionStep`] to commit, and rebuilds an execution after a
-//! restart by replaying its journal.
+//! restart by replaying its journal; [`scheduler`] runs them (starts,
+//! timers, tasks, recovery); [`callbacks`] holds the task tokens of
+//! `.waitForTaskToken` tasks; `nested` runs Step Functions' own
+//! `startExecution` integration (nested workflows) on the same engine.
 //!
 //! The key decision: exactly-once transitions come from the journal, not
 //! from snapshots. The interpreter is deterministic given the definition,
@@ -18,4 +21,5 @@ pub mod callbacks;
 pub mod journal;
 pub mod live;
 pub mod logging;
+mod nested;
 pub mod scheduler;

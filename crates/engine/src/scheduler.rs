@@ -454,7 +454,7 @@ impl<S: Store> Engine<S> {
             return Ok(outcome);
         }
         let (tx, rx) = self.register_running(&record.arn);
-        self.perform(&record.arn, &first, &tx);
+        self.perform(&record, &first, &tx);
         let engine = self.clone();
         inner.metrics.running.increment(1.0);
         self.spawn(async move {
@@ -735,14 +735,14 @@ impl<S: Store> Engine<S> {
                     timers: live.pending_timers().collect(),
                     ..Applied::default()
                 };
-                self.perform(&record.arn, &pending, &tx);
+                self.perform(&record, &pending, &tx);
                 live
             }
             None => {
                 let (live, first) = LiveExecution::start(def, &record, info, options)?;
                 self.commit(&first, express).await?;
                 logger.log(&record.arn, &first.history);
-                self.perform(&record.arn, &first, &tx);
+                self.perform(&record, &first, &tx);
                 if first.finished {
                     return Ok(());
                 }
@@ -826,7 +826,7 @@ impl<S: Store> Engine<S> {
             }
             committed?;
             logger.log(&record.arn, &applied.history);
-            self.perform(&record.arn, &applied, &tx);
+            self.perform(&record, &applied, &tx);
             let pending: std::collections::BTreeSet<_> =
                 live.pending_tasks().map(|t| t.task).collect();
             self.inner
@@ -937,9 +937,21 @@ impl<S: Store> Engine<S> {
     /// first, then runs its integration only to hand the token over: the
     /// integration's failure fails the task, its result is ignored, and the
     /// task ends with the callback (or its timeout, or a missed heartbeat).
-    fn perform(&self, arn: &str, applied: &Applied, tx: &mpsc::UnboundedSender<Input>) {
+    ///
+    /// Step Functions' own `startExecution` integration (nested workflows)
+    /// runs here, on this engine; every other resource goes to the
+    /// [`TaskInvoker`].
+    fn perform(
+        &self,
+        record: &ExecutionRecord,
+        applied: &Applied,
+        tx: &mpsc::UnboundedSender<Input>,
+    ) {
+        let arn = record.arn.as_str();
         for request in &applied.tasks {
             let tasks = Arc::clone(&self.inner.tasks);
+            let nested = crate::nested::pattern(&request.resource)
+                .map(|pattern| (self.clone(), record.clone(), pattern));
             let tx = tx.clone();
             let request = request.clone();
             let task = request.task;
@@ -957,7 +969,13 @@ impl<S: Store> Engine<S> {
                 }
             }
             self.spawn(async move {
-                let event = match tasks.invoke(request).await {
+                let result = match nested {
+                    Some((engine, parent, pattern)) => {
+                        engine.run_nested(&parent, request, pattern).await
+                    }
+                    None => tasks.invoke(request).await,
+                };
+                let event = match result {
                     Ok(_) if callback => return,
                     Ok(output) => JournalEvent::TaskSucceeded {
                         task,

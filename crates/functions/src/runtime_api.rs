@@ -46,6 +46,9 @@ use crate::command::{
 const MEMORY_SIZE_MB: &str = "128";
 /// Lambda's error type for a result over the 6 MB limit.
 const FUNCTION_RESPONSE_SIZE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+/// How long a new process may take to initialise (until its first
+/// `/next`): Lambda's init phase limit.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest log line kept whole.
 const LOG_LINE_BYTES: usize = 256 * 1024;
 /// Longest error body (`/error`, `/init/error`) read; Lambda's own limit
@@ -113,21 +116,37 @@ impl LambdaRuntimeFunction {
         task_deadline: Option<Instant>,
     ) -> Result<Response, InvokeError> {
         let _permit = acquire_slot(&self.permits, task_deadline, &self.spec.name).await?;
-        let deadline = invocation_deadline(self.spec.timeout, task_deadline);
-        let warm = self.take_idle();
-        let mut instance = match warm {
-            Some(instance) => instance,
-            None => Instance::start(&self.spec).await?,
+        let event = event.to_string();
+        // A warm process that died while idle never saw the invocation:
+        // it goes to a fresh one instead (once).
+        let mut warm = self.take_idle();
+        let (mut instance, deadline, delivery) = loop {
+            let was_warm = warm.is_some();
+            let mut instance = match warm.take() {
+                Some(instance) => instance,
+                None => {
+                    let mut fresh = Instance::start(&self.spec).await?;
+                    // The init phase has a budget of its own, as on Lambda: a
+                    // cold start does not eat into the function's timeout.
+                    fresh.initialised(task_deadline).await?;
+                    fresh
+                }
+            };
+            let deadline = invocation_deadline(self.spec.timeout, task_deadline);
+            let invocation = Invocation {
+                request_id: request_id.to_owned(),
+                event: event.clone(),
+                invoked_arn: invoked_arn.to_owned(),
+                deadline_epoch_ms: epoch_ms_at(deadline),
+            };
+            let delivery = tokio::time::timeout_at(deadline, instance.invoke(invocation)).await;
+            match delivery {
+                Ok(Delivery::NotDelivered(_)) if was_warm => continue,
+                other => break (instance, deadline, other),
+            }
         };
-        let invocation = Invocation {
-            request_id: request_id.to_owned(),
-            event: event.to_string(),
-            invoked_arn: invoked_arn.to_owned(),
-            deadline_epoch_ms: epoch_ms_at(deadline),
-        };
-        let outcome = tokio::time::timeout_at(deadline, instance.invoke(invocation)).await;
-        match outcome {
-            Ok(result) => {
+        match delivery {
+            Ok(Delivery::Answered(result) | Delivery::NotDelivered(result)) => {
                 if instance.is_reusable() {
                     self.put_idle(instance);
                 }
@@ -167,6 +186,15 @@ impl LambdaRuntimeFunction {
     }
 }
 
+/// What became of an invocation handed to an instance.
+#[derive(Debug)]
+enum Delivery {
+    /// The process took it; this is its outcome.
+    Answered(Result<Response, InvokeError>),
+    /// The process ended before taking it (the error says how).
+    NotDelivered(Result<Response, InvokeError>),
+}
+
 /// What `/next` hands the process.
 #[derive(Debug)]
 struct Invocation {
@@ -184,6 +212,8 @@ struct Instance {
     shared: Arc<Shared>,
     invocations: mpsc::Sender<(Invocation, Reply)>,
     exited: watch::Receiver<Option<String>>,
+    /// Becomes true at the process's first `/next`: it is initialised.
+    polled: watch::Receiver<bool>,
     /// Killed when the instance is dropped.
     group: Arc<ProcessGroup>,
     server: tokio::task::JoinHandle<()>,
@@ -201,15 +231,19 @@ struct Shared {
     current: Mutex<Option<(String, Reply)>>,
     /// What the process posted to `/init/error`, if anything.
     init_error: Mutex<Option<String>>,
+    /// Set at the process's first `/next`.
+    polled: watch::Sender<bool>,
+    /// The request id of the last invocation handed out: the process's
+    /// output is logged with it (also what it prints just after answering).
+    log_request_id: Mutex<String>,
 }
 
 impl Shared {
-    fn current_request_id(&self) -> Option<String> {
-        self.current
+    fn log_request_id(&self) -> String {
+        self.log_request_id
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|(id, _)| id.clone())
+            .clone()
     }
 
     /// Fails the invocation the process holds, if any, with
@@ -250,11 +284,14 @@ impl Instance {
             .local_addr()
             .map_err(|e| cannot("cannot read the Runtime API address", &e))?;
         let (invocations, pending) = mpsc::channel(1);
+        let (polled_tx, polled) = watch::channel(false);
         let shared = Arc::new(Shared {
             function: spec.name.clone(),
             pending: tokio::sync::Mutex::new(pending),
             current: Mutex::new(None),
             init_error: Mutex::new(None),
+            polled: polled_tx,
+            log_request_id: Mutex::new(String::new()),
         });
         let server = tokio::spawn({
             let app = runtime_api(Arc::clone(&shared));
@@ -350,30 +387,72 @@ impl Instance {
             shared,
             invocations,
             exited,
+            polled,
             group,
             server,
             discarded: false,
         })
     }
 
+    /// Waits until a new process polls for its first invocation, at most
+    /// [`INIT_TIMEOUT`] (and not past the Task's deadline).
+    async fn initialised(&mut self, task_deadline: Option<Instant>) -> Result<(), InvokeError> {
+        let init_deadline = Instant::now() + INIT_TIMEOUT;
+        let deadline = match task_deadline {
+            Some(t) if t < init_deadline => t,
+            _ => init_deadline,
+        };
+        let mut polled = self.polled.clone();
+        let mut exited = self.exited.clone();
+        let outcome = tokio::time::timeout_at(deadline, async {
+            tokio::select! {
+                ready = polled.wait_for(|p| *p) => ready.is_ok(),
+                _ = exited.wait_for(Option::is_some) => false,
+            }
+        })
+        .await;
+        match outcome {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.discard();
+                let reason = self.exited.borrow().clone().unwrap_or_default();
+                Err(InvokeError::Unknown(format!(
+                    "function {} failed to initialise: {reason}",
+                    self.shared.function
+                )))
+            }
+            Err(_) => {
+                self.discard();
+                if task_deadline == Some(deadline) {
+                    return Err(InvokeError::TaskTimedOut);
+                }
+                Err(InvokeError::Unknown(format!(
+                    "function {}: Init timed out after {:.2} seconds (it never asked for an invocation)",
+                    self.shared.function,
+                    INIT_TIMEOUT.as_secs_f64()
+                )))
+            }
+        }
+    }
+
     /// Hands the invocation to the process and waits for its answer (or
     /// its end).
-    async fn invoke(&mut self, invocation: Invocation) -> Result<Response, InvokeError> {
+    async fn invoke(&mut self, invocation: Invocation) -> Delivery {
         let request_id = invocation.request_id.clone();
         let (reply, answer) = oneshot::channel();
         let exited = |reason: &str, shared: &Shared| {
-            InvokeError::Unknown(format!(
+            Err(InvokeError::Unknown(format!(
                 "RequestId: {request_id} Error: {reason} (function {})",
                 shared.function
-            ))
+            )))
         };
         if let Some(reason) = self.exited.borrow().clone() {
             self.discarded = true;
-            return Err(exited(&reason, &self.shared));
+            return Delivery::NotDelivered(exited(&reason, &self.shared));
         }
         if self.invocations.send((invocation, reply)).await.is_err() {
             self.discarded = true;
-            return Err(exited("the Runtime API stopped", &self.shared));
+            return Delivery::NotDelivered(exited("the Runtime API stopped", &self.shared));
         }
         let mut watch_exit = self.exited.clone();
         tokio::select! {
@@ -381,21 +460,35 @@ impl Instance {
             biased;
             answer = answer => match answer {
                 Ok(result) => {
-                    if matches!(result, Err(InvokeError::Unknown(_))) {
-                        // A crash or an init error: never reuse it.
+                    let broken = match &result {
+                        // A crash or an init error.
+                        Err(InvokeError::Unknown(_)) => true,
+                        // The runtime client was refused its answer; some
+                        // clients exit on that.
+                        Err(InvokeError::Function { error_type, .. }) => {
+                            error_type == FUNCTION_RESPONSE_SIZE_TOO_LARGE
+                        }
+                        _ => false,
+                    };
+                    if broken {
                         self.discarded = true;
                     }
-                    result
+                    Delivery::Answered(result)
                 }
                 Err(_) => {
                     self.discarded = true;
-                    Err(exited("the invocation was dropped", &self.shared))
+                    Delivery::Answered(exited("the invocation was dropped", &self.shared))
                 }
             },
             ended = watch_exit.wait_for(Option::is_some) => {
                 self.discarded = true;
                 let reason = ended.ok().and_then(|r| r.clone()).unwrap_or_default();
-                Err(exited(&reason, &self.shared))
+                if self.shared.log_request_id() == request_id {
+                    Delivery::Answered(exited(&reason, &self.shared))
+                } else {
+                    // It ended before it asked for this invocation.
+                    Delivery::NotDelivered(exited(&reason, &self.shared))
+                }
             }
         }
     }
@@ -444,6 +537,7 @@ fn runtime_api(shared: Arc<Shared>) -> Router {
 
 /// `GET /invocation/next`: waits for the next event.
 async fn next(State(shared): State<Arc<Shared>>) -> HttpResponse {
+    shared.polled.send_replace(true);
     let mut pending = shared.pending.lock().await;
     let Some((invocation, reply)) = pending.recv().await else {
         return runtime_error(
@@ -453,6 +547,12 @@ async fn next(State(shared): State<Arc<Shared>>) -> HttpResponse {
         );
     };
     drop(pending);
+    invocation.request_id.clone_into(
+        &mut shared
+            .log_request_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
     *shared.current.lock().unwrap_or_else(|p| p.into_inner()) =
         Some((invocation.request_id.clone(), reply));
     let mut headers = HeaderMap::new();
@@ -598,7 +698,7 @@ async fn log_lines(stream: impl AsyncRead + Unpin, shared: Arc<Shared>) {
         if text.trim().is_empty() {
             continue;
         }
-        let request_id = shared.current_request_id().unwrap_or_default();
+        let request_id = shared.log_request_id();
         tracing::info!(function = %shared.function, request_id = %request_id, "{text}");
     }
 }

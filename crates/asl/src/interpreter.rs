@@ -138,7 +138,8 @@ pub struct TaskRequest {
     /// interpreter: the caller reports `States.HeartbeatTimeout` when one is
     /// missed.
     pub heartbeat_seconds: Option<u64>,
-    /// For `.waitForTaskToken` resources: the token (`$$.Task.Token`) that
+    /// For callback resources ([`is_callback_resource`]: `.waitForTaskToken`
+    /// integrations and activities): the token (`$$.Task.Token`) that
     /// SendTaskSuccess/SendTaskFailure must present; the task completes only
     /// when it is used, not when the call returns.
     pub task_token: Option<String>,
@@ -1817,11 +1818,9 @@ impl Execution {
         entropy: &mut dyn Entropy,
     ) -> Result<Outcome, Failure> {
         // Each attempt of a callback task gets a fresh token, visible to its
-        // Parameters as `$$.Task.Token`.
-        let task_token = task
-            .resource
-            .ends_with(".waitForTaskToken")
-            .then(|| new_task_token(entropy));
+        // Parameters as `$$.Task.Token`; an activity's token is what its
+        // worker receives from GetActivityTask.
+        let task_token = is_callback_resource(&task.resource).then(|| new_task_token(entropy));
         self.thread_mut(t).task_token = task_token.clone();
         let parameters = match &task.parameters {
             Some(p) => self.eval_template(t, p, effective, None, entropy)?,
@@ -2233,6 +2232,24 @@ fn share(raw: &Arc<Value>, effective: Cow<'_, Value>) -> Arc<Value> {
 /// the history).
 fn unshare(value: Arc<Value>) -> Value {
     Arc::try_unwrap(value).unwrap_or_else(|shared| Value::clone(&shared))
+}
+
+/// Whether a Task with this resource ends by a callback with a task token:
+/// a `.waitForTaskToken` integration, or an activity
+/// (`arn:PARTITION:states:REGION:ACCOUNT:activity:NAME`, whose worker gets
+/// the token from GetActivityTask).
+pub fn is_callback_resource(resource: &str) -> bool {
+    resource.ends_with(".waitForTaskToken") || is_activity_arn(resource)
+}
+
+/// `arn:PARTITION:states:REGION:ACCOUNT:activity:NAME`.
+pub fn is_activity_arn(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", _, "states", region, account, "activity", name]
+            if !region.is_empty() && !account.is_empty() && !name.is_empty()
+    )
 }
 
 /// An opaque callback token: 256 random bits, URL-safe. Unguessable only

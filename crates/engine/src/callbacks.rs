@@ -1,4 +1,5 @@
-//! Callback tasks (`.waitForTaskToken`): the task tokens waiting for
+//! Callback tasks (`.waitForTaskToken` integrations and activities): the
+//! task tokens waiting for
 //! `SendTaskSuccess`, `SendTaskFailure` or `SendTaskHeartbeat`.
 //!
 //! Owns `Callbacks`, the registry from a token to the execution and task

@@ -6,7 +6,8 @@
 //! [`store::ExecutionStep`] to commit, and rebuilds an execution after a
 //! restart by replaying its journal; [`scheduler`] runs them (starts,
 //! timers, tasks, recovery); [`callbacks`] holds the task tokens of
-//! `.waitForTaskToken` tasks; `nested` runs Step Functions' own
+//! `.waitForTaskToken` tasks and activities; [`activities`] queues
+//! activity tasks for `GetActivityTask`; `nested` runs Step Functions' own
 //! `startExecution` integration (nested workflows) on the same engine.
 //!
 //! The key decision: exactly-once transitions come from the journal, not
@@ -17,6 +18,7 @@
 //! at-least-once for tasks).
 #![deny(missing_docs)]
 
+pub mod activities;
 pub mod callbacks;
 pub mod journal;
 pub mod live;

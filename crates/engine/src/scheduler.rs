@@ -32,6 +32,7 @@ use store::{
 };
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::activities::{Activities, ActivityTask};
 use crate::callbacks::{CallbackError, Callbacks, check_token};
 use crate::journal::JournalEvent;
 use crate::live::{Applied, LiveError, LiveExecution};
@@ -251,8 +252,11 @@ struct Inner<S: Store> {
     halted: watch::Sender<bool>,
     seeds: Mutex<asl::entropy::SplitMix64>,
     metrics: EngineMetrics,
-    /// Task tokens of `.waitForTaskToken` tasks waiting for a callback.
+    /// Task tokens of callback tasks (`.waitForTaskToken`, activities)
+    /// waiting for a callback.
     callbacks: Callbacks,
+    /// Activity tasks waiting for a worker.
+    activities: Activities,
 }
 
 /// The durable execution engine over a store.
@@ -303,6 +307,7 @@ impl<S: Store> Engine<S> {
                 seeds: Mutex::new(asl::entropy::SplitMix64(seed)),
                 metrics: EngineMetrics::new(),
                 callbacks: Callbacks::default(),
+                activities: Activities::default(),
             }),
         }
     }
@@ -879,6 +884,21 @@ impl<S: Store> Engine<S> {
         .await
     }
 
+    /// `GetActivityTask`: the oldest task scheduled for `activity_arn` that
+    /// still waits, or `None` after `wait` without one (AWS long-polls up
+    /// to 60 s). The worker answers with the task's token.
+    pub async fn get_activity_task(
+        &self,
+        activity_arn: &str,
+        wait: Duration,
+    ) -> Option<ActivityTask> {
+        let callbacks = &self.inner.callbacks;
+        self.inner
+            .activities
+            .next(activity_arn, wait, |token| callbacks.lookup(token).is_ok())
+            .await
+    }
+
     /// `SendTaskHeartbeat`: the task holding `token` is alive; its
     /// `HeartbeatSeconds` count again from now.
     pub fn send_task_heartbeat(&self, token: &str) -> Result<(), CallbackError> {
@@ -966,6 +986,18 @@ impl<S: Store> Engine<S> {
                 );
                 if let (Some(beats), Some(seconds)) = (beats, request.heartbeat_seconds) {
                     self.spawn(heartbeat_watchdog(beats, seconds, task, tx.clone()));
+                }
+                if asl::interpreter::is_activity_arn(&request.resource) {
+                    // An activity's integration is its queue: a worker's
+                    // GetActivityTask takes it.
+                    self.inner.activities.schedule(
+                        &request.resource,
+                        ActivityTask {
+                            task_token: token.clone(),
+                            input: request.parameters.to_string(),
+                        },
+                    );
+                    continue;
                 }
             }
             self.spawn(async move {

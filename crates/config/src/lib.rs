@@ -15,10 +15,10 @@
 //! - [`ConfigErrors`]: every problem found, each with file, line, column, key
 //!   path and a fix.
 //! - [`Auth`], [`RateLimit`], [`Mode`]: a route's protection and how it
-//!   answers. Secrets (`keys_env`, `secret_env`) are read from the
-//!   environment while the config is validated ([`parse_with_env`] lets tests
-//!   pass their own), never from the file, and sit in [`Secret`], whose
-//!   `Debug` is redacted.
+//!   answers. Secrets (a route's `keys_env`, `secret_env`, an http
+//!   function's `headers_env`) are read from the environment while the
+//!   config is validated ([`parse_with_env`] lets tests pass their own),
+//!   never from the file, and sit in [`Secret`], whose `Debug` is redacted.
 //!
 //! ```
 //! let text = r#"
@@ -71,8 +71,9 @@ pub const DEFAULT_FILE: &str = "stepgate.toml";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Looks up an environment variable: `None` when it is unset (or not
-/// UTF-8). Secrets (`keys_env`, `secret_env`) are read through it, so tests
-/// can pass their own instead of changing the process environment.
+/// UTF-8). Secrets (`keys_env`, `secret_env`, `headers_env`) are read
+/// through it, so tests can pass their own instead of changing the process
+/// environment.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The process environment, as an [`Env`].
@@ -227,7 +228,25 @@ pub enum Runtime {
     Http {
         /// `http://` or `https://` URL.
         url: String,
+        /// `headers_env`: headers sent with every request, their values
+        /// read from the environment; sorted by name, no two with the same
+        /// name in any case.
+        headers: Vec<HttpHeader>,
     },
+}
+
+/// One `headers_env` entry of an `http` function, e.g.
+/// `headers_env = { Authorization = "RESIZE_TOKEN" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpHeader {
+    /// The header name as written: an RFC 9110 token, never one stepgate
+    /// sets itself (`Content-Type`, `Lambda-Runtime-*`, ...).
+    pub name: String,
+    /// The environment variable the value was read from.
+    pub env: String,
+    /// The value: non-empty, without control characters (a header value
+    /// cannot hold them).
+    pub value: Secret,
 }
 
 /// Index of a state machine in its [`Config`]; only this crate makes them.

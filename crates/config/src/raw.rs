@@ -70,6 +70,9 @@ pub struct RawFunction {
     pub concurrency: Option<Spanned<i64>>,
     /// Extra environment variables.
     pub environment: Option<BTreeMap<SpannedString, SpannedString>>,
+    /// Request headers (http): header name to the environment variable
+    /// holding its value.
+    pub headers_env: Option<Spanned<BTreeMap<SpannedString, SpannedString>>>,
 }
 
 /// `[state_machines.NAME]`.

@@ -1,6 +1,7 @@
 //! From [`RawConfig`] to [`Config`]: every rule about values.
 //!
-//! Owns the checks on addresses, the store URL, function runtimes, state
+//! Owns the checks on addresses, the store URL, function runtimes (an http
+//! function's `headers_env` values looked up in the environment), state
 //! machine definitions (through `asl`), route paths, route protection (auth
 //! secrets looked up in the environment, rate limits, body limits, sync
 //! timeouts) and references between sections. Every check runs even after
@@ -26,9 +27,9 @@ use crate::raw::{
     RawStateMachine, SpannedString, child,
 };
 use crate::{
-    Auth, Config, ConfigErrors, DEFAULT_MAX_BODY_BYTES, DefinitionSource, Env, Function, LogLevel,
-    Logging, Method, Mode, RateLimit, Response, Route, RoutePath, Runtime, Secret, Segment, Server,
-    StateMachine, StateMachineId, Store,
+    Auth, Config, ConfigErrors, DEFAULT_MAX_BODY_BYTES, DefinitionSource, Env, Function,
+    HttpHeader, LogLevel, Logging, Method, Mode, RateLimit, Response, Route, RoutePath, Runtime,
+    Secret, Segment, Server, StateMachine, StateMachineId, Store,
 };
 
 /// Parses text into a [`Config`], collecting every problem. Secrets are
@@ -66,7 +67,7 @@ fn build(raw: RawConfig, base: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Opt
 
     let mut functions = Some(BTreeMap::new());
     for (name, item) in raw.functions {
-        let f = item.and_then(|f| function(&name, f, p));
+        let f = item.and_then(|f| function(&name, f, env, p));
         match (f, functions.as_mut()) {
             (Some(f), Some(map)) => {
                 map.insert(f.name.clone(), f);
@@ -256,6 +257,7 @@ const RUNTIMES: [&str; 3] = ["command", "lambda-runtime", "http"];
 fn function(
     name: &SpannedString,
     raw: Spanned<RawFunction>,
+    env: Env<'_>,
     p: &mut Problems<'_>,
 ) -> Option<Function> {
     let path = child("functions", name.get_ref());
@@ -290,6 +292,15 @@ fn function(
                     ),
                 );
             }
+            if let Some(headers) = &raw.headers_env {
+                p.at(
+                    headers.span(),
+                    &key("headers_env"),
+                    format!(
+                        "`headers_env` is only used by runtime \"http\", not \"{runtime_name}\"; remove it"
+                    ),
+                );
+            }
             let command = command(raw.command.as_ref(), &raw.runtime, &key("command"), p);
             command.map(|command| {
                 if runtime_name == "command" {
@@ -307,7 +318,13 @@ fn function(
                     "`command` is not used by runtime \"http\"; remove it",
                 );
             }
-            url(raw.url.as_ref(), &raw.runtime, &key("url"), p).map(|url| Runtime::Http { url })
+            let url = url(raw.url.as_ref(), &raw.runtime, &key("url"), p);
+            let headers = match &raw.headers_env {
+                None => Some(Vec::new()),
+                Some(table) => headers_env(table.get_ref(), &key("headers_env"), env, p),
+            };
+            url.zip(headers)
+                .map(|(url, headers)| Runtime::Http { url, headers })
         }
         other => {
             p.at(
@@ -445,6 +462,90 @@ fn url(
             None
         }
     }
+}
+
+/// Headers stepgate sets on every request of an http function (or that
+/// frame the request): a `headers_env` entry would duplicate or contradict
+/// them.
+const RESERVED_HEADERS: [&str; 7] = [
+    "Content-Type",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Host",
+    "Connection",
+    "Lambda-Runtime-Aws-Request-Id",
+    "Lambda-Runtime-Invoked-Function-Arn",
+];
+
+/// An http function's `headers_env`: each header name checked, each value
+/// read from the environment variable it names (like a route's
+/// `secret_env`; messages name the variable, never the value).
+fn headers_env(
+    table: &BTreeMap<SpannedString, SpannedString>,
+    path: &str,
+    env: Env<'_>,
+    p: &mut Problems<'_>,
+) -> Option<Vec<HttpHeader>> {
+    let mut ok = true;
+    let mut headers = Vec::new();
+    // Lower-cased name -> as first written: HTTP names are case-insensitive,
+    // and two spellings would send the header twice.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (name, var) in table {
+        let key = child(path, name.get_ref());
+        let Some(header) = header_name(name, &key, "Authorization", p) else {
+            ok = false;
+            continue;
+        };
+        if let Some(reserved) = RESERVED_HEADERS
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(&header))
+        {
+            p.at(
+                name.span(),
+                &key,
+                format!("`{reserved}` is set by stepgate on every request; remove it"),
+            );
+            ok = false;
+            continue;
+        }
+        if let Some(first) = seen.insert(header.to_ascii_lowercase(), header.clone()) {
+            p.at(
+                name.span(),
+                &key,
+                format!(
+                    "`{header}` is the same header as `{first}` (header names are case-insensitive); keep one"
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        let what = format!("the value of the {header} header");
+        let Some(value) = secret_env(var, &key, &what, env, p) else {
+            ok = false;
+            continue;
+        };
+        // RFC 9110: a field value holds no control characters but tab; a
+        // line break would end the header (or the request) early.
+        if value.chars().any(|c| c.is_ascii_control() && c != '\t') {
+            p.at(
+                var.span(),
+                &key,
+                format!(
+                    "environment variable {} holds a control character (a line break?), which an HTTP header value cannot contain; remove it",
+                    var.get_ref()
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        headers.push(HttpHeader {
+            name: header,
+            env: var.get_ref().clone(),
+            value: Secret::new(value),
+        });
+    }
+    ok.then_some(headers)
 }
 
 // -------------------------------------------------------- state machines

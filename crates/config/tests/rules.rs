@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use config::{
-    Auth, ConfigError, DefinitionSource, LogLevel, Method, Mode, RateLimit, Response, Runtime,
-    Secret, Segment, StateMachineType, Store,
+    Auth, ConfigError, DefinitionSource, HttpHeader, LogLevel, Method, Mode, RateLimit, Response,
+    Runtime, Secret, Segment, StateMachineType, Store,
 };
 
 const DEF: &str = r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#;
@@ -287,6 +287,112 @@ fn valid_functions() {
     assert_eq!(f.environment["A"], "1");
     assert_eq!(f.timeout.as_secs(), 30);
     assert_eq!(c.functions()["g"].timeout.as_secs(), 5);
+}
+
+const HTTP_FUNCTION: &str =
+    "[functions.resize]\nruntime = \"http\"\nurl = \"http://127.0.0.1:9000/resize\"\n";
+
+#[test]
+fn http_headers_are_read_from_the_environment() {
+    let text = format!(
+        "{HTTP_FUNCTION}headers_env = {{ Authorization = \"RESIZE_TOKEN\", X-Api-Version = \"API_VERSION\" }}\n"
+    );
+    let c = parse_env(
+        &text,
+        &[("RESIZE_TOKEN", "Bearer t0ken"), ("API_VERSION", "2")],
+    )
+    .expect("valid");
+    assert_eq!(
+        c.functions()["resize"].runtime,
+        Runtime::Http {
+            url: "http://127.0.0.1:9000/resize".into(),
+            headers: vec![
+                HttpHeader {
+                    name: "Authorization".into(),
+                    env: "RESIZE_TOKEN".into(),
+                    value: Secret::new("Bearer t0ken"),
+                },
+                HttpHeader {
+                    name: "X-Api-Version".into(),
+                    env: "API_VERSION".into(),
+                    value: Secret::new("2"),
+                },
+            ],
+        }
+    );
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("t0ken"), "secrets leak into Debug: {debug}");
+
+    // Without the key: no headers.
+    match &ok(HTTP_FUNCTION).functions()["resize"].runtime {
+        Runtime::Http { headers, .. } => assert!(headers.is_empty()),
+        other => panic!("{other:?}"),
+    }
+
+    assert_eq!(
+        parse_env(&text, &[("API_VERSION", "2")]).expect_err("unset"),
+        [
+            "stepgate.toml:4:33: functions.resize.headers_env.Authorization: environment variable RESIZE_TOKEN is not set; export it (the value of the Authorization header) before starting stepgate"
+        ]
+    );
+    assert_eq!(
+        parse_env(&text, &[("RESIZE_TOKEN", " "), ("API_VERSION", "2")]).expect_err("empty"),
+        [
+            "stepgate.toml:4:33: functions.resize.headers_env.Authorization: environment variable RESIZE_TOKEN is empty; set it to the value of the Authorization header before starting stepgate"
+        ]
+    );
+    let got = parse_env(
+        &text,
+        &[("RESIZE_TOKEN", "Bearer x\n"), ("API_VERSION", "2")],
+    )
+    .expect_err("line break");
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:4:33: functions.resize.headers_env.Authorization: environment variable RESIZE_TOKEN holds a control character (a line break?), which an HTTP header value cannot contain; remove it"
+        ]
+    );
+    assert!(!got[0].contains("Bearer"), "the value is never shown");
+    // A tab is allowed in a header value.
+    assert!(parse_env(&text, &[("RESIZE_TOKEN", "a\tb"), ("API_VERSION", "2")]).is_ok());
+}
+
+#[test]
+fn headers_env_is_only_for_http_and_needs_valid_header_names() {
+    let got = parse_env(
+        "[functions.f]\nruntime = \"command\"\ncommand = [\"x\"]\nheaders_env = { Authorization = \"T\" }\n\
+         [functions.g]\nruntime = \"lambda-runtime\"\ncommand = [\"x\"]\nheaders_env = {}\n",
+        &[("T", "t")],
+    )
+    .expect_err("not http");
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:4:15: functions.f.headers_env: `headers_env` is only used by runtime \"http\", not \"command\"; remove it",
+            "stepgate.toml:8:15: functions.g.headers_env: `headers_env` is only used by runtime \"http\", not \"lambda-runtime\"; remove it",
+        ]
+    );
+
+    assert_eq!(
+        one(&format!("{HTTP_FUNCTION}headers_env = {{ X-Token = 3 }}\n")),
+        "stepgate.toml:4:27: functions.resize.headers_env.X-Token: invalid type: integer `3`, expected a string"
+    );
+    let got = parse_env(
+        &format!(
+            "{HTTP_FUNCTION}headers_env = {{ \"X Token\" = \"T\", content-type = \"T\", X-Token = \"T\", x-token = \"T\", X-Other = \"A=B\" }}\n"
+        ),
+        &[("T", "t")],
+    )
+    .expect_err("bad names");
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:4:17: functions.resize.headers_env.\"X Token\": \"X Token\" is not an HTTP header name, e.g. \"Authorization\"",
+            "stepgate.toml:4:34: functions.resize.headers_env.content-type: `Content-Type` is set by stepgate on every request; remove it",
+            "stepgate.toml:4:69: functions.resize.headers_env.x-token: `x-token` is the same header as `X-Token` (header names are case-insensitive); keep one",
+            "stepgate.toml:4:94: functions.resize.headers_env.X-Other: must name an environment variable (non-empty, without `=` or NUL), e.g. \"STEPGATE_WEBHOOK_SECRET\"",
+        ]
+    );
 }
 
 // --------------------------------------------------------- state machines
@@ -638,6 +744,7 @@ mod fuzz {
             Just("definition = '{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}}'\n".to_owned()),
             Just("definition_file = \"../../../../etc/passwd\"\n".to_owned()),
             Just("command = []\n".to_owned()),
+            Just("headers_env = { Authorization = \"PATH\", \"a b\" = \"\" }\n".to_owned()),
             Just("functions = 3\n".to_owned()),
             "(method|path|state_machine|runtime|listen|store|type|mode|url|status) = \"[ -~]{0,12}\"\n",
             "(timeout_seconds|concurrency|status|max_body_bytes|burst) = -?[0-9]{1,20}\n",

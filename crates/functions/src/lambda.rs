@@ -26,6 +26,8 @@ pub const LAMBDA_RESOURCE_NOT_FOUND: &str = "Lambda.ResourceNotFoundException";
 /// for bad `Invoke` parameters; that name is not in CDK's default retry
 /// list, so a typo fails at once instead of being retried six times.
 pub const LAMBDA_INVALID_PARAMETER_VALUE: &str = "Lambda.InvalidParameterValueException";
+/// A function's result over the 6 MB limit (Lambda's own error type).
+pub const FUNCTION_RESPONSE_SIZE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 
 /// stepgate has one version of every function.
 const EXECUTED_VERSION: &str = "$LATEST";

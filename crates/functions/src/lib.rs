@@ -16,31 +16,50 @@
 //!   ([`FunctionInvoker::from_config`]); cheap to share.
 //! - [`FunctionsError`]: why a config's functions cannot run here.
 //! - [`resource`]: parsing `Resource` and Lambda's `FunctionName` forms.
-//! - `command`: the `command` runtime — one process per invocation, the
-//!   event as JSON on stdin, the result as JSON on stdout, stderr lines as
-//!   logs, bounded in time, output size and concurrency.
-//! - `runtime_api`: the `lambda-runtime` runtime — warm processes that speak
-//!   the AWS Lambda Runtime API (a function built with AWS's runtime client
-//!   for Rust, Go, Python or Node runs unmodified), at most `concurrency` of
-//!   them, restarted after a crash or a timeout.
 //! - [`lambda`]: AWS's response shape, error names and causes.
 //!
-//! Not built yet: the `http` runtime and activities. They are refused, or fail the task with a cause that says
-//! so, never a fake success:
+//! The three runtimes, one module each; every one bounds an invocation by
+//! the function's `timeout_seconds` and the Task's `TimeoutSeconds`, its
+//! result at Lambda's 6 MB, and runs at most `concurrency` invocations of a
+//! function at once (default 1):
+//! - `command` (module `command`): one process per invocation, the event as
+//!   JSON on stdin, the result as JSON on stdout, stderr lines as logs.
+//! - `lambda-runtime` (module `runtime_api`): warm processes that speak the
+//!   AWS Lambda Runtime API (a function built with AWS's runtime client for
+//!   Rust, Go, Python or Node runs unmodified), restarted after a crash or a
+//!   timeout.
+//! - `http` (module `http`): the event POSTed to a URL; a 2xx JSON body is
+//!   the result, other statuses are errors (a body with Lambda's
+//!   `errorType` keeps its name); `headers_env` adds headers whose values
+//!   come from the environment.
 //!
 //! ```
 //! let text = r#"
+//! [functions.print]
+//! runtime = "command"
+//! command = ["python3", "print_event.py"]
+//!
+//! [functions.echo]
+//! runtime = "lambda-runtime"
+//! command = ["./bootstrap"]
+//! concurrency = 4
+//!
 //! [functions.resize]
 //! runtime = "http"
 //! url = "http://127.0.0.1:9000/resize"
+//! timeout_seconds = 10
 //! "#;
 //! let config = config::parse(text, "stepgate.toml".as_ref()).expect("valid config");
-//! let refused = functions::FunctionInvoker::from_config(&config, ".".as_ref()).unwrap_err();
+//! // Nothing starts here: processes and connections open on first use.
+//! let invoker = functions::FunctionInvoker::from_config(&config, ".".as_ref()).expect("built");
 //! assert_eq!(
-//!     refused.to_string(),
-//!     r#"functions.resize: runtime "http" is not supported yet; use runtime = "command" or "lambda-runtime""#
+//!     invoker.function_names().collect::<Vec<_>>(),
+//!     ["echo", "print", "resize"]
 //! );
 //! ```
+//!
+//! Not built yet: activities. Their resources fail the task with a cause
+//! that says so, never a fake success.
 //!
 //! Design: the `command` runtime starts a process per invocation (the
 //! simplest thing that honours Lambda's contract and isolates invocations);
@@ -54,6 +73,7 @@ pub mod lambda;
 pub mod resource;
 
 mod command;
+mod http;
 mod runtime_api;
 
 use std::collections::BTreeMap;
@@ -70,6 +90,7 @@ use tokio::time::Instant;
 pub use command::RESPONSE_LIMIT_BYTES;
 
 use crate::command::CommandFunction;
+use crate::http::HttpFunction;
 use crate::resource::{FunctionRef, TaskResource};
 use crate::runtime_api::LambdaRuntimeFunction;
 
@@ -78,6 +99,7 @@ use crate::runtime_api::LambdaRuntimeFunction;
 enum Runner {
     Command(CommandFunction),
     LambdaRuntime(LambdaRuntimeFunction),
+    Http(HttpFunction),
 }
 
 impl Runner {
@@ -94,6 +116,10 @@ impl Runner {
                 f.invoke(event, request_id, invoked_arn, task_deadline)
                     .await
             }
+            Runner::Http(f) => {
+                f.invoke(event, request_id, invoked_arn, task_deadline)
+                    .await
+            }
         }
     }
 }
@@ -101,15 +127,15 @@ impl Runner {
 /// Why the functions of a config cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionsError {
-    /// A runtime that is not built yet.
-    #[error(
-        "functions.{name}: runtime \"{runtime}\" is not supported yet; use runtime = \"command\" or \"lambda-runtime\""
-    )]
-    UnsupportedRuntime {
+    /// An `http` function cannot be set up: its URL does not parse as a
+    /// URL, a `headers_env` header is not one, or its HTTP client cannot be
+    /// built (e.g. an `https://` URL and no CA certificates on the system).
+    #[error("functions.{name}: {reason}")]
+    InvalidHttpFunction {
         /// The function's name.
         name: String,
-        /// `lambda-runtime` or `http`.
-        runtime: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
     },
     /// The config file's directory cannot be made absolute.
     #[error("{}: cannot resolve the config file's directory: {source}", dir.display())]
@@ -129,8 +155,9 @@ pub struct FunctionInvoker {
 
 impl FunctionInvoker {
     /// Builds the invoker for `config`'s functions. `base_dir` is the config
-    /// file's directory: commands run there. A function whose runtime is
-    /// not built yet is refused (the first one, by name).
+    /// file's directory: commands run there. Nothing is started or
+    /// connected yet. An `http` function that cannot be set up is refused
+    /// (the first one, by name).
     ///
     /// `concurrency` not set means 1 invocation at a time per function (the
     /// functions issue's rule: a function is not assumed to be safe to run
@@ -167,12 +194,14 @@ impl FunctionInvoker {
                         function.environment.clone(),
                     ))
                 }
-                config::Runtime::Http { .. } => {
-                    return Err(FunctionsError::UnsupportedRuntime {
-                        name: name.clone(),
-                        runtime: "http",
-                    });
-                }
+                // `environment` is for processes; an http function has none.
+                config::Runtime::Http { url, headers } => Runner::Http(HttpFunction::new(
+                    name,
+                    url,
+                    headers,
+                    function.timeout,
+                    concurrency,
+                )?),
             };
             functions.insert(name.clone(), runner);
         }

@@ -40,12 +40,11 @@ use tokio::time::Instant;
 use crate::command::{
     InvokeError, ProcessGroup, RESPONSE_LIMIT_BYTES, Response, acquire_slot, invocation_deadline,
 };
+use crate::lambda::FUNCTION_RESPONSE_SIZE_TOO_LARGE;
 
 /// The memory size the process is told it has (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
 /// which the Rust runtime requires); Lambda's default.
 const MEMORY_SIZE_MB: &str = "128";
-/// Lambda's error type for a result over the 6 MB limit.
-const FUNCTION_RESPONSE_SIZE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 /// How long a new process may take to initialise (until its first
 /// `/next`): Lambda's init phase limit.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,7 +3,8 @@
 //! over `TcpStream` (as `serve_config.rs` does), checked through the admin
 //! API, the process's stderr (the function's log lines) and the execution
 //! log file. Also: a function's error caught by a `Catch` with its name, and
-//! a runtime that is not built yet refused at start-up.
+//! an http function behind a route (one that cannot be set up is refused at
+//! start-up).
 
 mod common;
 
@@ -349,12 +350,121 @@ state_machine = "pay"
 }
 
 #[test]
-fn a_runtime_that_is_not_built_yet_is_refused_at_start() {
+fn an_http_function_serves_a_route_and_a_broken_one_is_refused_at_start() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// The function: answers each POST with `{"resized": <event>,
+    /// "authorization": <its Authorization header>}`.
+    fn serve_function(listener: std::net::TcpListener) {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let (mut length, mut authorization) = (0, String::new());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or_default();
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "authorization" => authorization = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let answer = json!({"resized": event, "authorization": authorization}).to_string();
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    }
+
+    let function = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let function_addr = function.local_addr().expect("address");
+    std::thread::spawn(move || serve_function(function));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let definition = json!({
+        "StartAt": "Resize",
+        "States": {
+            "Resize": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "resize", "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "End": true
+            }
+        }
+    });
+    let config = dir.path().join("stepgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+store = "sqlite://store.db"
+
+[functions.resize]
+runtime = "http"
+url = "http://{function_addr}/resize"
+headers_env = {{ Authorization = "STEPGATE_TEST_RESIZE_TOKEN" }}
+
+[state_machines.resize]
+definition = '{definition}'
+
+[[routes]]
+method = "POST"
+path = "/resize"
+state_machine = "resize"
+"#
+        ),
+    )
+    .expect("config");
+    let server = common::Server::start_with_env(
+        dir.path(),
+        &["--config", &config.to_string_lossy()],
+        &[("STEPGATE_TEST_RESIZE_TOKEN", "Bearer t0ken")],
+    );
+    let server = Server {
+        listen: server.addr("listen"),
+        admin: server.addr("admin_listen"),
+        server,
+    };
+    let (status, _) = request(
+        server.listen,
+        "POST /resize HTTP/1.1",
+        r#"{"image": "cat.png"}"#,
+    );
+    assert_eq!(status, 200);
+    let executions = server.finished_executions("resize", 1);
+    let e = &executions[0];
+    assert_eq!(
+        e["status"],
+        "SUCCEEDED",
+        "{e}\nstderr:\n{}",
+        server.stderr()
+    );
+    let output: Value = serde_json::from_str(e["output"].as_str().expect("output")).expect("json");
+    assert_eq!(
+        output,
+        json!({"resized": {"image": "cat.png"}, "authorization": "Bearer t0ken"})
+    );
+    drop(server);
+
+    // A URL the config accepts but no HTTP client can use: refused at
+    // start-up, before the store is opened.
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("stepgate.toml");
     std::fs::write(
         &config,
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"sqlite://s.db\"\n\n[functions.f]\nruntime = \"http\"\nurl = \"http://127.0.0.1:9/f\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"sqlite://s.db\"\n\n[functions.f]\nruntime = \"http\"\nurl = \"http://exa mple/f\"\n",
     )
     .expect("config");
     let out = Command::new(env!("CARGO_BIN_EXE_stepgate"))
@@ -365,9 +475,7 @@ fn a_runtime_that_is_not_built_yet_is_refused_at_start() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(
-            r#"functions.f: runtime "http" is not supported yet; use runtime = "command" or "lambda-runtime""#
-        ),
+        stderr.contains(r#"functions.f: url "http://exa mple/f" is not a valid URL"#),
         "{stderr}"
     );
     assert!(out.stdout.is_empty());

@@ -534,13 +534,44 @@ impl<S: Store> Engine<S> {
                         None
                     } else {
                         let journal = self.inner.store.journal(&record.arn).await?;
-                        Some((journal, history.len() as u64))
+                        // Replayed now, not in the execution's task: the
+                        // tokens of its callback tasks must be known when
+                        // this returns, or a SendTaskSuccess arriving right
+                        // after a restart would be refused.
+                        match self.replay(&record, &journal, history.len() as u64).await {
+                            Ok(live) => Some(live),
+                            Err(e) => {
+                                // It stays RUNNING in the store, as any
+                                // execution that cannot run here.
+                                tracing::error!(execution_arn = %record.arn, error = %e, "cannot resume the execution; it stays RUNNING");
+                                continue;
+                            }
+                        }
                     }
                 }
             };
             self.spawn_execution(record, resume);
         }
         Ok(n)
+    }
+
+    /// Rebuilds a running execution from its journal.
+    async fn replay(
+        &self,
+        record: &ExecutionRecord,
+        journal: &[store::JournalEntry],
+        stored_history: u64,
+    ) -> Result<LiveExecution, EngineError> {
+        let (def, logger) = self.definition(record).await?;
+        let options = run_options(false, &logger);
+        Ok(LiveExecution::replay(
+            def,
+            record,
+            execution_info(record),
+            options,
+            journal,
+            stored_history,
+        )?)
     }
 
     /// Waits until `arn` is no longer running (or `timeout` passes) and
@@ -657,12 +688,23 @@ impl<S: Store> Engine<S> {
         (tx, rx)
     }
 
-    fn spawn_execution(
-        &self,
-        record: ExecutionRecord,
-        resume: Option<(Vec<store::JournalEntry>, u64)>,
-    ) {
+    fn spawn_execution(&self, record: ExecutionRecord, resume: Option<LiveExecution>) {
         let (tx, rx) = self.register_running(&record.arn);
+        if let Some(live) = &resume {
+            // Callback tokens answer from now on; their heartbeat clocks
+            // start when the execution's task performs them.
+            for request in live.pending_tasks() {
+                if let Some(token) = &request.task_token {
+                    self.inner.callbacks.register(
+                        token,
+                        &record.arn,
+                        request.task,
+                        tx.clone(),
+                        false,
+                    );
+                }
+            }
+        }
         let engine = self.clone();
         self.inner.metrics.waiting.increment(1.0);
         self.spawn(async move {
@@ -721,7 +763,7 @@ impl<S: Store> Engine<S> {
     async fn run_execution(
         &self,
         record: ExecutionRecord,
-        resume: Option<(Vec<store::JournalEntry>, u64)>,
+        resume: Option<LiveExecution>,
         tx: mpsc::UnboundedSender<Input>,
         rx: mpsc::UnboundedReceiver<Input>,
     ) -> Result<(), EngineError> {
@@ -730,9 +772,7 @@ impl<S: Store> Engine<S> {
         let express = record.machine_type == StateMachineType::Express;
         let options = run_options(express, &logger);
         let live = match resume {
-            Some((journal, stored_history)) => {
-                let live =
-                    LiveExecution::replay(def, &record, info, options, &journal, stored_history)?;
+            Some(live) => {
                 // Tasks in flight at the crash run again (at-least-once);
                 // timers are re-armed and fire on time, once.
                 let pending = Applied {

@@ -313,3 +313,83 @@ async fn a_token_survives_a_restart_of_the_engine() {
     assert_eq!(r.status, ExecutionStatus::Succeeded);
     assert_eq!(r.output.as_deref(), Some(r#""approved after restart""#));
 }
+
+/// The same across a real restart on the SQLite store: the first engine
+/// and its store are dropped after a crash, a new process's worth (store
+/// reopened from the file, new engine, recovery) accepts the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_survives_closing_and_reopening_the_sqlite_store() {
+    use store_sqlite::{SqliteOptions, SqliteStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    let open = || SqliteStore::open(&path, SqliteOptions::default()).expect("store");
+    let sqlite_engine = |store: SqliteStore, sink: Arc<TokenSink>| {
+        Engine::new(
+            store,
+            sink,
+            EngineClock::new(1_700_000_000_000),
+            Limits::default(),
+            7,
+        )
+    };
+    let first_sink = Arc::new(TokenSink::default());
+    let (arn, token) = {
+        let store = open();
+        store
+            .put_state_machine(NewStateMachine {
+                arn: SM.into(),
+                name: "cb".into(),
+                definition: machine(json!({})).to_string(),
+                machine_type: StateMachineType::Standard,
+                logging: "{}".into(),
+                created: 0,
+            })
+            .await
+            .expect("state machine");
+        let crashed = sqlite_engine(store, Arc::clone(&first_sink));
+        let arn = match crashed
+            .start_execution(StartRequest {
+                state_machine_arn: SM.into(),
+                name: Some("durable".into()),
+                input: Some(r#"{"order": 7}"#.into()),
+            })
+            .await
+            .expect("started")
+        {
+            StartOutcome::Started(r) => r.arn,
+            other => panic!("{other:?}"),
+        };
+        let token = loop {
+            if let Some(t) = first_sink.tokens().first() {
+                break t.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        crashed.halt();
+        (arn, token)
+    };
+    // Everything of the first engine is gone (its store closed with it).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second_sink = Arc::new(TokenSink::default());
+    let recovered = sqlite_engine(open(), Arc::clone(&second_sink));
+    assert_eq!(recovered.recover().await.expect("recovered"), 1);
+    recovered
+        .send_task_success(&token, r#"{"approved": "after reopening"}"#)
+        .await
+        .expect("accepted after the restart");
+    let r = recovered
+        .wait_for(&arn, Duration::from_secs(10))
+        .await
+        .expect("store")
+        .expect("record");
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        r.output.as_deref(),
+        Some(r#"{"approved":"after reopening"}"#)
+    );
+    assert_eq!(
+        recovered.send_task_success(&token, "{}").await,
+        Err(CallbackError::TaskTimedOut),
+        "still single use after the restart"
+    );
+}

@@ -1,9 +1,11 @@
 //! `stepgate.toml`: the config file, parsed and validated into typed values.
 //!
 //! This crate owns the config contract of issue 4 — `[server]`,
-//! `[functions.NAME]`, `[state_machines.NAME]`, `[[routes]]` — and every rule
-//! about it. It must not run anything: no sockets, no store, no functions. The
-//! only IO is reading the config file and the definition files it names.
+//! `[functions.NAME]`, `[state_machines.NAME]`, `[[routes]]` — plus
+//! `[http_task]` (issue 5: where HTTP Tasks may send requests), and every
+//! rule about them. It must not run anything: no sockets, no store, no
+//! functions. The only IO is reading the config file and the definition
+//! files it names.
 //!
 //! Principal types:
 //! - [`Config`]: the validated config. Its invariants hold by construction: a
@@ -15,10 +17,13 @@
 //! - [`ConfigErrors`]: every problem found, each with file, line, column, key
 //!   path and a fix.
 //! - [`Auth`], [`RateLimit`], [`Mode`]: a route's protection and how it
-//!   answers. Secrets (a route's `keys_env`, `secret_env`, an http
-//!   function's `headers_env`) are read from the environment while the
-//!   config is validated ([`parse_with_env`] lets tests pass their own),
-//!   never from the file, and sit in [`Secret`], whose `Debug` is redacted.
+//!   answers.
+//! - [`HttpTask`]: the allow-list of HTTP Task targets ([`HttpTaskTarget`]).
+//!
+//! Secrets (a route's `keys_env`, `secret_env`, an http function's or an
+//! allow-list entry's `headers_env`) are read from the environment while the
+//! config is validated ([`parse_with_env`] lets tests pass their own), never
+//! from the file, and sit in [`Secret`], whose `Debug` is redacted.
 //!
 //! ```
 //! let text = r#"
@@ -59,8 +64,8 @@ use std::time::Duration;
 pub use asl::parse::StateMachineType;
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{
-    RawAuth, RawConfig, RawFunction, RawLogging, RawRateLimit, RawResponse, RawResponses, RawRoute,
-    RawServer, RawStateMachine, SpannedString,
+    RawAllowEntry, RawAllowTable, RawAuth, RawConfig, RawFunction, RawHttpTask, RawLogging,
+    RawRateLimit, RawResponse, RawResponses, RawRoute, RawServer, RawStateMachine, SpannedString,
 };
 
 /// The default config file name, looked up in the current directory.
@@ -129,6 +134,7 @@ pub struct Config {
     functions: BTreeMap<String, Function>,
     state_machines: Vec<StateMachine>,
     routes: Vec<Route>,
+    http_task: HttpTask,
 }
 
 impl Config {
@@ -164,6 +170,50 @@ impl Config {
     pub fn routes(&self) -> &[Route] {
         &self.routes
     }
+
+    /// `[http_task]` (empty when the section is absent).
+    pub fn http_task(&self) -> &HttpTask {
+        &self.http_task
+    }
+}
+
+/// `[http_task]`: where `arn:aws:states:::http:invoke` Tasks may send
+/// requests, e.g.
+///
+/// ```toml
+/// [http_task]
+/// allow = [
+///   "http://127.0.0.1:8099/hooks/",
+///   { url = "https://api.example.com/v1/", headers_env = { Authorization = "EXAMPLE_TOKEN" } },
+/// ]
+/// ```
+///
+/// On AWS the execution role's `states:InvokeHTTPEndpoint` permission
+/// (scoped by endpoint) and an EventBridge connection play these parts;
+/// stepgate has neither, so the config names the targets and holds their
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpTask {
+    /// `allow`, in file order; empty (the default) refuses every HTTP Task.
+    pub allow: Vec<HttpTaskTarget>,
+}
+
+/// One `[http_task] allow` entry: a URL prefix, compared by scheme, host,
+/// port and whole path segments (the functions crate parses both sides as
+/// URLs, so `https://api.example.com.evil.com/` is not under
+/// `https://api.example.com/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTaskTarget {
+    /// As written: `http://` or `https://`, a host, an optional port and an
+    /// optional path; no user info, query, fragment or wildcard. A path that
+    /// ends in `/` covers everything below it; one that does not covers
+    /// itself and everything below it as whole segments (`/v1` covers
+    /// `/v1` and `/v1/x`, not `/v10`).
+    pub url: String,
+    /// `headers_env`: headers added to every request to this target, their
+    /// values read from the environment (so credentials never sit in a
+    /// definition); sorted by name, no two with the same name in any case.
+    pub headers: Vec<HttpHeader>,
 }
 
 /// `[server]`. Every key is optional; the defaults are the ones in the

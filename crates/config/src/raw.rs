@@ -36,6 +36,66 @@ pub struct RawConfig {
     /// `[[routes]]`, in file order.
     #[serde(default)]
     pub routes: Vec<Option<Spanned<RawRoute>>>,
+    /// `[http_task]`.
+    pub http_task: Option<Spanned<RawHttpTask>>,
+}
+
+/// `[http_task]`: where `arn:aws:states:::http:invoke` Tasks may go.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpTask {
+    /// URL prefixes, each a string or a table with headers.
+    pub allow: Option<Spanned<Vec<Spanned<RawAllowEntry>>>>,
+}
+
+/// One entry of `[http_task] allow`: `"https://api.example.com/v1/"`, or
+/// `{ url = "https://api.example.com/v1/", headers_env = { ... } }` when
+/// requests to it carry headers read from the environment.
+#[derive(Debug)]
+pub enum RawAllowEntry {
+    /// The URL prefix alone.
+    Url(String),
+    /// The URL prefix and its headers.
+    Table(RawAllowTable),
+}
+
+/// The table form of an `[http_task] allow` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllowTable {
+    /// The URL prefix.
+    pub url: SpannedString,
+    /// Request headers: header name to the environment variable holding
+    /// its value.
+    pub headers_env: Option<Spanned<BTreeMap<SpannedString, SpannedString>>>,
+}
+
+/// A string or a table: serde's derive cannot say which of two shapes it
+/// expected (an untagged enum answers "did not match any variant"), so the
+/// visitor names both.
+impl<'de> Deserialize<'de> for RawAllowEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = RawAllowEntry;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a URL string or a table `{ url = \"...\", headers_env = { ... } }`")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAllowEntry, E> {
+                Ok(RawAllowEntry::Url(v.to_owned()))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawAllowEntry, A::Error> {
+                RawAllowTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawAllowEntry::Table)
+            }
+        }
+
+        deserializer.deserialize_any(EntryVisitor)
+    }
 }
 
 /// `[server]`.
@@ -218,6 +278,7 @@ pub(crate) fn read(root: Spanned<DeTable<'_>>, problems: &mut Problems<'_>) -> R
                     raw.state_machines.insert(k, item(v, &path, problems));
                 }
             }
+            "http_task" => raw.http_task = item::<RawHttpTask>(value, "http_task", problems),
             "routes" => {
                 let span = value.span();
                 match value.into_inner() {
@@ -490,6 +551,53 @@ impl Nested for RawResponses {
     }
 }
 
+impl Nested for RawHttpTask {
+    fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
+        strip_keys(value, fields_of::<Self>(), path, problems);
+        with_child(value, "allow", path, |v, p| {
+            if let DeValue::Array(entries) = v.get_mut() {
+                // Only the table form has keys; a string entry is a URL.
+                for (i, entry) in entries.iter_mut().enumerate() {
+                    strip_keys(
+                        entry,
+                        fields_of::<RawAllowTable>(),
+                        &format!("{p}[{i}]"),
+                        problems,
+                    );
+                }
+            }
+        });
+    }
+
+    fn locate_missing(
+        value: &Spanned<DeValue<'_>>,
+        path: &str,
+        field: &str,
+    ) -> Option<(Range<usize>, String)> {
+        // The first table entry without the key: serde stops there.
+        if let DeValue::Table(table) = value.get_ref()
+            && let Some(allow) = table.get("allow")
+            && let DeValue::Array(entries) = allow.get_ref()
+        {
+            let allow_path = child(path, "allow");
+            for (i, entry) in entries.iter().enumerate() {
+                if let Some(found) =
+                    missing_here::<RawAllowTable>(entry, &format!("{allow_path}[{i}]"), field)
+                {
+                    return Some(found);
+                }
+            }
+        }
+        missing_here::<Self>(value, path, field)
+    }
+}
+
+impl Nested for RawAllowTable {
+    fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
+        strip_keys(value, fields_of::<Self>(), path, problems);
+    }
+}
+
 impl Nested for RawRoute {
     fn strip_unknown(value: &mut Spanned<DeValue<'_>>, path: &str, problems: &mut Problems<'_>) {
         strip_keys(value, fields_of::<Self>(), path, problems);
@@ -563,8 +671,15 @@ mod tests {
     fn fields_come_from_the_derives() {
         assert_eq!(
             fields_of::<RawConfig>(),
-            ["server", "functions", "state_machines", "routes"]
+            [
+                "server",
+                "functions",
+                "state_machines",
+                "routes",
+                "http_task"
+            ]
         );
+        assert_eq!(fields_of::<RawAllowTable>(), ["url", "headers_env"]);
         assert!(fields_of::<RawStateMachine>().contains(&"type"));
         assert!(fields_of::<RawRoute>().contains(&"execution_name_header"));
     }

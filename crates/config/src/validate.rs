@@ -1,7 +1,8 @@
 //! From [`RawConfig`] to [`Config`]: every rule about values.
 //!
 //! Owns the checks on addresses, the store URL, function runtimes (an http
-//! function's `headers_env` values looked up in the environment), state
+//! function's `headers_env` values looked up in the environment), the
+//! `[http_task]` allow-list (URL prefixes and their `headers_env`), state
 //! machine definitions (through `asl`), route paths, route protection (auth
 //! secrets looked up in the environment, rate limits, body limits, sync
 //! timeouts) and references between sections. Every check runs even after
@@ -23,13 +24,13 @@ use toml::de::DeTable;
 
 use crate::error::{Problems, hint};
 use crate::raw::{
-    self, RawAuth, RawConfig, RawFunction, RawRateLimit, RawResponse, RawRoute, RawServer,
-    RawStateMachine, SpannedString, child,
+    self, RawAllowEntry, RawAuth, RawConfig, RawFunction, RawHttpTask, RawRateLimit, RawResponse,
+    RawRoute, RawServer, RawStateMachine, SpannedString, child,
 };
 use crate::{
     Auth, Config, ConfigErrors, DEFAULT_MAX_BODY_BYTES, DefinitionSource, Env, Function,
-    HttpHeader, LogLevel, Logging, Method, Mode, RateLimit, Response, Route, RoutePath, Runtime,
-    Secret, Segment, Server, StateMachine, StateMachineId, Store,
+    HttpHeader, HttpTask, HttpTaskTarget, LogLevel, Logging, Method, Mode, RateLimit, Response,
+    Route, RoutePath, Runtime, Secret, Segment, Server, StateMachine, StateMachineId, Store,
 };
 
 /// Parses text into a [`Config`], collecting every problem. Secrets are
@@ -111,11 +112,17 @@ fn build(raw: RawConfig, base: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Opt
         }
     }
 
+    let http_task = match raw.http_task {
+        None => Some(HttpTask::default()),
+        Some(item) => http_task(item.into_inner(), env, p),
+    };
+
     Some(Config {
         server: server?,
         functions: functions?,
         state_machines: state_machines?,
         routes: routes?,
+        http_task: http_task?,
     })
 }
 
@@ -321,7 +328,13 @@ fn function(
             let url = url(raw.url.as_ref(), &raw.runtime, &key("url"), p);
             let headers = match &raw.headers_env {
                 None => Some(Vec::new()),
-                Some(table) => headers_env(table.get_ref(), &key("headers_env"), env, p),
+                Some(table) => headers_env(
+                    table.get_ref(),
+                    &key("headers_env"),
+                    &RESERVED_HEADERS,
+                    env,
+                    p,
+                ),
             };
             url.zip(headers)
                 .map(|(url, headers)| Runtime::Http { url, headers })
@@ -477,12 +490,14 @@ const RESERVED_HEADERS: [&str; 7] = [
     "Lambda-Runtime-Invoked-Function-Arn",
 ];
 
-/// An http function's `headers_env`: each header name checked, each value
-/// read from the environment variable it names (like a route's
-/// `secret_env`; messages name the variable, never the value).
+/// A `headers_env` table (an http function's, an allow-list entry's): each
+/// header name checked (none of `reserved`), each value read from the
+/// environment variable it names (like a route's `secret_env`; messages
+/// name the variable, never the value).
 fn headers_env(
     table: &BTreeMap<SpannedString, SpannedString>,
     path: &str,
+    reserved: &[&str],
     env: Env<'_>,
     p: &mut Problems<'_>,
 ) -> Option<Vec<HttpHeader>> {
@@ -497,10 +512,7 @@ fn headers_env(
             ok = false;
             continue;
         };
-        if let Some(reserved) = RESERVED_HEADERS
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(&header))
-        {
+        if let Some(reserved) = reserved.iter().find(|r| r.eq_ignore_ascii_case(&header)) {
             p.at(
                 name.span(),
                 &key,
@@ -546,6 +558,130 @@ fn headers_env(
         });
     }
     ok.then_some(headers)
+}
+
+// ------------------------------------------------------------- http_task
+
+/// Headers that frame an HTTP Task's request (the HTTP library sets them
+/// from the URL and the body): an allow-list entry cannot send them.
+const HTTP_TASK_RESERVED_HEADERS: [&str; 5] = [
+    "Content-Length",
+    "Transfer-Encoding",
+    "Host",
+    "Connection",
+    "Upgrade",
+];
+
+/// `[http_task]`: every allow entry checked, each problem reported.
+fn http_task(raw: RawHttpTask, env: Env<'_>, p: &mut Problems<'_>) -> Option<HttpTask> {
+    let Some(entries) = raw.allow else {
+        return Some(HttpTask::default());
+    };
+    let mut ok = true;
+    let mut allow = Vec::new();
+    // Text as written -> index: a second entry for the same prefix would
+    // make it ambiguous whose headers a request gets.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, entry) in entries.into_inner().into_iter().enumerate() {
+        let path = format!("http_task.allow[{i}]");
+        let span = entry.span();
+        let (url, url_key, headers) = match entry.into_inner() {
+            RawAllowEntry::Url(url) => (Spanned::new(span, url), path.clone(), Some(Vec::new())),
+            RawAllowEntry::Table(table) => {
+                let headers = match &table.headers_env {
+                    None => Some(Vec::new()),
+                    Some(h) => headers_env(
+                        h.get_ref(),
+                        &child(&path, "headers_env"),
+                        &HTTP_TASK_RESERVED_HEADERS,
+                        env,
+                        p,
+                    ),
+                };
+                (table.url, child(&path, "url"), headers)
+            }
+        };
+        let checked = allow_url(&url, &url_key, p);
+        if let Some(first) = seen.insert(url.get_ref().clone(), i) {
+            p.at(
+                url.span(),
+                &url_key,
+                format!("\"{}\" is already allow[{first}]; keep one entry per target (put its headers_env in that one)", url.get_ref()),
+            );
+            ok = false;
+        }
+        match (checked, headers) {
+            (Some(()), Some(headers)) => allow.push(HttpTaskTarget {
+                url: url.into_inner(),
+                headers,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(HttpTask { allow })
+}
+
+/// An allow entry's URL prefix: `http(s)://HOST[:PORT][/PATH]`. The
+/// functions crate parses it as a URL again and compares parsed URLs; this
+/// check gives located messages for what can be seen in the text.
+fn allow_url(value: &SpannedString, key: &str, p: &mut Problems<'_>) -> Option<()> {
+    let text = value.get_ref();
+    let example = "e.g. \"https://api.example.com/v1/\"";
+    let mut refuse = |message: String| {
+        p.at(value.span(), key, message);
+        None
+    };
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return refuse(format!(
+            "\"{text}\" is not an http:// or https:// URL; write the prefix requests may go to, {example}"
+        ));
+    };
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '*' | '\\'))
+    {
+        let why = match c {
+            '?' | '#' => {
+                "an allow entry is a prefix of scheme, host, port and path; remove the query or fragment"
+            }
+            '*' => {
+                "entries are prefixes, not patterns: \"https://api.example.com/\" already covers every path under it"
+            }
+            _ => "a URL has no spaces, control characters or backslashes",
+        };
+        return refuse(format!("\"{text}\" contains {c:?}; {why}"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return refuse(format!(
+            "\"{text}\" has user info; remove it (credentials belong in headers_env: {{ url = \"...\", headers_env = {{ Authorization = \"ENV_VAR\" }} }})"
+        ));
+    }
+    // `[v6]:port` or `host:port`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => return refuse(format!("\"{text}\": an IPv6 host needs its closing `]`")),
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return refuse(format!("\"{text}\" has no host; {example}"));
+    }
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|n| n > 0)
+    {
+        return refuse(format!(
+            "\"{text}\": port \"{port}\" is not a number from 1 to 65535"
+        ));
+    }
+    Some(())
 }
 
 // -------------------------------------------------------- state machines

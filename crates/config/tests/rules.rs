@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use config::{
-    Auth, ConfigError, DefinitionSource, HttpHeader, LogLevel, Method, Mode, RateLimit, Response,
-    Runtime, Secret, Segment, StateMachineType, Store,
+    Auth, ConfigError, DefinitionSource, HttpHeader, HttpTaskTarget, LogLevel, Method, Mode,
+    RateLimit, Response, Runtime, Secret, Segment, StateMachineType, Store,
 };
 
 const DEF: &str = r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#;
@@ -395,6 +395,110 @@ fn headers_env_is_only_for_http_and_needs_valid_header_names() {
     );
 }
 
+// --------------------------------------------------------------- http_task
+
+#[test]
+fn http_task_allow_list_defaults_to_empty() {
+    assert!(ok("").http_task().allow.is_empty());
+    assert!(ok("[http_task]\n").http_task().allow.is_empty());
+    assert!(ok("[http_task]\nallow = []\n").http_task().allow.is_empty());
+}
+
+#[test]
+fn http_task_allow_entries_are_strings_or_tables_with_headers_from_the_environment() {
+    let text = "[http_task]\nallow = [\n  \"http://127.0.0.1:8099/hooks/\",\n  { url = \"https://api.example.com/v1\", headers_env = { Authorization = \"EXAMPLE_TOKEN\" } },\n  { url = \"https://[::1]:8443/\" },\n]\n";
+    let c = parse_env(text, &[("EXAMPLE_TOKEN", "Bearer s3cret")]).expect("valid");
+    assert_eq!(
+        c.http_task().allow,
+        [
+            HttpTaskTarget {
+                url: "http://127.0.0.1:8099/hooks/".into(),
+                headers: vec![],
+            },
+            HttpTaskTarget {
+                url: "https://api.example.com/v1".into(),
+                headers: vec![HttpHeader {
+                    name: "Authorization".into(),
+                    env: "EXAMPLE_TOKEN".into(),
+                    value: Secret::new("Bearer s3cret"),
+                }],
+            },
+            HttpTaskTarget {
+                url: "https://[::1]:8443/".into(),
+                headers: vec![],
+            },
+        ]
+    );
+    let debug = format!("{c:?}");
+    assert!(
+        !debug.contains("s3cret"),
+        "secrets leak into Debug: {debug}"
+    );
+
+    assert_eq!(
+        parse_env(text, &[]).expect_err("unset"),
+        [
+            "stepgate.toml:4:73: http_task.allow[1].headers_env.Authorization: environment variable EXAMPLE_TOKEN is not set; export it (the value of the Authorization header) before starting stepgate"
+        ]
+    );
+}
+
+#[test]
+fn http_task_unknown_keys_are_reported_at_every_level() {
+    let got = parse_env(
+        "[http_task]\nalow = []\nallow = [{ url = \"http://h/\", header_env = { A = \"T\" } }, { urll = \"http://h/\" }]\n",
+        &[("T", "t")],
+    )
+    .expect_err("unknown keys");
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:2:1: http_task.alow: unknown key `alow`; did you mean `allow`?",
+            "stepgate.toml:3:31: http_task.allow[0].header_env: unknown key `header_env`; did you mean `headers_env`?",
+            "stepgate.toml:3:61: http_task.allow[1].urll: unknown key `urll`; did you mean `url`?",
+        ]
+    );
+    assert_eq!(
+        one("[http_task]\nallow = [{ headers_env = {} }]\n"),
+        "stepgate.toml:2:10: http_task.allow[0].url: missing required key `url`"
+    );
+    assert_eq!(
+        one("[http_task]\nallow = [\"http://h/\", 3]\n"),
+        "stepgate.toml:2:23: http_task.allow[1]: invalid type: integer `3`, expected a URL string or a table `{ url = \"...\", headers_env = { ... } }`"
+    );
+    assert_eq!(
+        one("[http_task]\nallow = \"http://h/\"\n"),
+        "stepgate.toml:2:9: http_task.allow: invalid type: string \"http://h/\", expected a sequence"
+    );
+    assert_eq!(
+        one("http_task = \"http://h/\"\n"),
+        "stepgate.toml:1:13: http_task: must be a table, not a string"
+    );
+}
+
+#[test]
+fn http_task_allow_urls_are_prefixes_with_a_scheme_and_a_host() {
+    let got = parse_env(
+        "[http_task]\nallow = [\n\"ftp://h/\",\n\"https://\",\n\"https://user:pw@h/\",\n\"https://h/x?y=1\",\n\"https://*.example.com/\",\n\"https://h:99999/\",\n\"http://[::1/\",\n\"https://h/ok\",\n\"https://h/ok\",\n{ url = \"https://h/x\", headers_env = { host = \"T\" } },\n]\n",
+        &[("T", "t")],
+    )
+    .expect_err("bad urls");
+    assert_eq!(
+        got,
+        [
+            "stepgate.toml:3:1: http_task.allow[0]: \"ftp://h/\" is not an http:// or https:// URL; write the prefix requests may go to, e.g. \"https://api.example.com/v1/\"",
+            "stepgate.toml:4:1: http_task.allow[1]: \"https://\" has no host; e.g. \"https://api.example.com/v1/\"",
+            "stepgate.toml:5:1: http_task.allow[2]: \"https://user:pw@h/\" has user info; remove it (credentials belong in headers_env: { url = \"...\", headers_env = { Authorization = \"ENV_VAR\" } })",
+            "stepgate.toml:6:1: http_task.allow[3]: \"https://h/x?y=1\" contains '?'; an allow entry is a prefix of scheme, host, port and path; remove the query or fragment",
+            "stepgate.toml:7:1: http_task.allow[4]: \"https://*.example.com/\" contains '*'; entries are prefixes, not patterns: \"https://api.example.com/\" already covers every path under it",
+            "stepgate.toml:8:1: http_task.allow[5]: \"https://h:99999/\": port \"99999\" is not a number from 1 to 65535",
+            "stepgate.toml:9:1: http_task.allow[6]: \"http://[::1/\": an IPv6 host needs its closing `]`",
+            "stepgate.toml:11:1: http_task.allow[8]: \"https://h/ok\" is already allow[7]; keep one entry per target (put its headers_env in that one)",
+            "stepgate.toml:12:40: http_task.allow[9].headers_env.host: `Host` is set by stepgate on every request; remove it",
+        ]
+    );
+}
+
 // --------------------------------------------------------- state machines
 
 #[test]
@@ -746,6 +850,9 @@ mod fuzz {
             Just("command = []\n".to_owned()),
             Just("headers_env = { Authorization = \"PATH\", \"a b\" = \"\" }\n".to_owned()),
             Just("functions = 3\n".to_owned()),
+            Just("[http_task]\n".to_owned()),
+            Just("allow = [\"http://[::1\", { url = \"https://h:0/\", headers_env = { Host = \"PATH\" } }, 3, {}]\n".to_owned()),
+            "allow = \\[\"[ -~]{0,16}\"\\]\n",
             "(method|path|state_machine|runtime|listen|store|type|mode|url|status) = \"[ -~]{0,12}\"\n",
             "(timeout_seconds|concurrency|status|max_body_bytes|burst) = -?[0-9]{1,20}\n",
             "[a-z_.\\[\\]{}=\"' \n]{0,30}",

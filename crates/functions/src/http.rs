@@ -257,14 +257,14 @@ impl HttpFunction {
 /// aws-lc); rustls needs one installed before a client is built. Another
 /// one installed first (by the binary, or a race between two functions)
 /// is kept: any provider serves.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
 /// A body read with a cap.
-enum Body {
+pub(crate) enum Body {
     /// All of it.
     Whole(Vec<u8>),
     /// Longer than the cap: its first `cap` bytes.
@@ -273,7 +273,10 @@ enum Body {
 
 /// Reads the body, at most `cap` bytes; the rest is not read (the
 /// connection is then closed rather than reused).
-async fn read_capped(response: &mut reqwest::Response, cap: usize) -> reqwest::Result<Body> {
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    cap: usize,
+) -> reqwest::Result<Body> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > cap {
@@ -321,7 +324,7 @@ fn shown_body(body: &[u8]) -> String {
 /// An error and its sources, `: `-separated: reqwest's own message
 /// ("error sending request") says little without the cause under it
 /// ("Connection refused").
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {

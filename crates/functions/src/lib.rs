@@ -5,7 +5,9 @@
 //! of `stepgate.toml`. It answers the Task resources that name a function —
 //! `arn:aws:states:::lambda:invoke` (result shaped like Lambda's `Invoke`
 //! response, `Payload` inside) and a Lambda function ARN used directly (the
-//! result is the payload) — and hands every other resource to
+//! result is the payload) — and the HTTP Task,
+//! `arn:aws:states:::http:invoke` (to the targets of `[http_task] allow`
+//! only), and hands every other resource to
 //! [`NoTasks`]. It must not hold ASL semantics
 //! (retries, catchers, timeouts as `States.Timeout` are the interpreter's)
 //! nor durability (the engine re-invokes tasks after a crash: functions run
@@ -17,6 +19,8 @@
 //! - [`FunctionsError`]: why a config's functions cannot run here.
 //! - [`resource`]: parsing `Resource` and Lambda's `FunctionName` forms.
 //! - [`lambda`]: AWS's response shape, error names and causes.
+//! - [`http_task`]: the HTTP Task — its parameters, the allow-list check,
+//!   AWS's result shape and `States.Http.*` errors.
 //!
 //! The three runtimes, one module each; every one bounds an invocation by
 //! the function's `timeout_seconds` and the Task's `TimeoutSeconds`, its
@@ -69,6 +73,7 @@
 //! Rejected: running commands through `sh -c` (quoting bugs, and the group
 //! kill would only reach the shell's tree by accident).
 
+pub mod http_task;
 pub mod lambda;
 pub mod resource;
 
@@ -91,6 +96,7 @@ pub use command::RESPONSE_LIMIT_BYTES;
 
 use crate::command::CommandFunction;
 use crate::http::HttpFunction;
+use crate::http_task::HttpTaskClient;
 use crate::resource::{FunctionRef, TaskResource};
 use crate::runtime_api::LambdaRuntimeFunction;
 
@@ -137,6 +143,17 @@ pub enum FunctionsError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// An `[http_task] allow` entry cannot be set up: its URL does not
+    /// parse, a `headers_env` header is not one, or the HTTP client cannot
+    /// be built (e.g. an `https://` entry and no CA certificates on the
+    /// system).
+    #[error("http_task.allow: \"{url}\": {reason}")]
+    InvalidHttpTaskTarget {
+        /// The entry's URL as written.
+        url: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// The config file's directory cannot be made absolute.
     #[error("{}: cannot resolve the config file's directory: {source}", dir.display())]
     BaseDir {
@@ -147,17 +164,20 @@ pub enum FunctionsError {
     },
 }
 
-/// Runs `[functions.NAME]` for Task states; see the crate docs.
+/// Runs `[functions.NAME]` and HTTP Tasks for Task states; see the crate
+/// docs.
 #[derive(Debug, Clone)]
 pub struct FunctionInvoker {
     functions: Arc<BTreeMap<String, Runner>>,
+    /// The HTTP Task's client and `[http_task] allow` list.
+    http_task: Arc<HttpTaskClient>,
 }
 
 impl FunctionInvoker {
     /// Builds the invoker for `config`'s functions. `base_dir` is the config
     /// file's directory: commands run there. Nothing is started or
     /// connected yet. An `http` function that cannot be set up is refused
-    /// (the first one, by name).
+    /// (the first one, by name), as is an `[http_task] allow` entry.
     ///
     /// `concurrency` not set means 1 invocation at a time per function (the
     /// functions issue's rule: a function is not assumed to be safe to run
@@ -205,8 +225,11 @@ impl FunctionInvoker {
             };
             functions.insert(name.clone(), runner);
         }
+        let http_task =
+            HttpTaskClient::new(config.http_task(), http_task::DEFAULT_REQUEST_TIMEOUT)?;
         Ok(FunctionInvoker {
             functions: Arc::new(functions),
+            http_task: Arc::new(http_task),
         })
     }
 
@@ -253,6 +276,11 @@ impl FunctionInvoker {
                     .call(&function, &request.parameters, &request_id, task_deadline)
                     .await?;
                 Ok(response.payload)
+            }
+            TaskResource::HttpInvoke => {
+                self.http_task
+                    .invoke(&request.parameters, task_deadline)
+                    .await
             }
             TaskResource::Other => NoTasks.invoke(request).await,
         }

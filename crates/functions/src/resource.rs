@@ -1,4 +1,5 @@
-//! Which Task resources name a function, and which function.
+//! Which Task resources name a function (and which function) or the HTTP
+//! Task.
 //!
 //! Owns the parsing of a Task state's `Resource` ([`TaskResource`]) and of
 //! Lambda's `FunctionName` forms ([`FunctionRef`]). Pure: no IO, no lookup in
@@ -27,6 +28,9 @@ pub enum TaskResource {
     LambdaInvoke,
     /// `arn:aws:states:::lambda:invoke.waitForTaskToken` (callbacks).
     LambdaInvokeWaitForTaskToken,
+    /// `arn:aws:states:::http:invoke`: the HTTP Task; `Parameters` describe
+    /// the request (AWS, "Call HTTPS APIs in Step Functions workflows").
+    HttpInvoke,
     /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`: the
     /// effective parameters are the event, the result is the payload.
     LambdaFunction(FunctionRef),
@@ -48,6 +52,7 @@ pub fn parse_resource(resource: &str) -> TaskResource {
             "lambda",
             "invoke.waitForTaskToken",
         ] => TaskResource::LambdaInvokeWaitForTaskToken,
+        ["arn", _partition, "states", "", "", "http", "invoke"] => TaskResource::HttpInvoke,
         ["arn", _partition, "lambda", ..] => match FunctionRef::parse(resource) {
             Ok(function) => TaskResource::LambdaFunction(function),
             Err(_) => TaskResource::Other,
@@ -241,7 +246,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            parse_resource("arn:aws:states:::http:invoke"),
+            TaskResource::HttpInvoke
+        );
+        assert_eq!(
+            parse_resource("arn:aws-cn:states:::http:invoke"),
+            TaskResource::HttpInvoke
+        );
         for other in [
+            "arn:aws:states:::http:invoke.waitForTaskToken",
+            "arn:aws:states:us-east-1::http:invoke",
             "arn:aws:states:::sqs:sendMessage",
             "arn:aws:states:::lambda:invoke.sync",
             "arn:aws:states:us-east-1:123456789012:activity:a",

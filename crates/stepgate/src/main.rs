@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run one execution of a state machine in memory and print its result as JSON.
+    /// Run one execution of a state machine in memory and print its result as JSON
+    /// (Task states run the functions of --config).
     Run(commands::run::RunArgs),
     /// Check state machine definitions like ValidateStateMachineDefinition.
     Validate(commands::validate::ValidateArgs),

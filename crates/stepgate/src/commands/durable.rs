@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use engine::scheduler::{Engine, EngineClock, Limits, NoTasks, StartRequest, TaskInvoker};
+use engine::scheduler::{Engine, EngineClock, Limits, StartRequest, TaskInvoker};
 use serde_json::{Map, Value, json};
 use store::{
     ExecutionFilter, ExecutionRecord, ExecutionStatus, NewStateMachine, StartOutcome,
@@ -92,30 +92,20 @@ pub(crate) async fn start_engine(
     Ok(engine)
 }
 
-/// Runs one execution durably and prints its result like the in-memory `run`.
+/// Runs one execution of `machine` durably, its Task states through
+/// `tasks`, and prints its result like the in-memory `run`.
 pub(crate) fn run_durable(
     store_url: &str,
-    state_machine_name: &str,
-    definition: &str,
-    machine_type: StateMachineType,
+    machine: Machine,
+    tasks: Arc<dyn TaskInvoker>,
     name: Option<String>,
     input: String,
 ) -> Result<ExitCode> {
     let path = sqlite_path(store_url)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let arn = gateway::state_machine_arn(state_machine_name);
-        let engine = start_engine(
-            &path,
-            vec![Machine {
-                name: state_machine_name.to_owned(),
-                definition: definition.to_owned(),
-                machine_type,
-                logging: "{}".into(),
-            }],
-            Arc::new(NoTasks),
-        )
-        .await?;
+        let arn = gateway::state_machine_arn(&machine.name);
+        let engine = start_engine(&path, vec![machine], tasks).await?;
         let outcome = engine
             .start_execution(StartRequest {
                 state_machine_arn: arn,

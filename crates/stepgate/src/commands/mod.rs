@@ -4,6 +4,7 @@ pub(crate) mod check_config;
 pub(crate) mod durable;
 pub(crate) mod init;
 pub(crate) mod run;
+pub(crate) mod run_concurrent;
 pub(crate) mod serve;
 pub(crate) mod serve_config;
 pub(crate) mod validate;

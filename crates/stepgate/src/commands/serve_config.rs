@@ -21,7 +21,7 @@ use serde_json::json;
 use store::StateMachineType;
 
 /// The logging JSON the engine reads with `LoggingConfig::from_json`.
-fn logging_json(logging: &config::Logging) -> String {
+pub(crate) fn logging_json(logging: &config::Logging) -> String {
     let level = match logging.level {
         config::LogLevel::All => "ALL",
         config::LogLevel::Error => "ERROR",

@@ -66,8 +66,8 @@ pub(crate) fn run(file: &Path) -> Result<ExitCode> {
         }
     }
     // Commands run in the config file's directory, like every relative
-    // path in it; a runtime that is not built yet is refused before the
-    // store is opened.
+    // path in it; a function that cannot be set up (an http function's
+    // unusable URL, say) is refused before the store is opened.
     let config_dir = match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

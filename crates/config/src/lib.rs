@@ -2,7 +2,8 @@
 //!
 //! This crate owns the config contract of issue 4 — `[server]`,
 //! `[functions.NAME]`, `[state_machines.NAME]`, `[[routes]]` — plus
-//! `[http_task]` (issue 5: where HTTP Tasks may send requests), and every
+//! `[http_task]` (issue 5: where HTTP Tasks may send requests) and
+//! `[activities.NAME]` (issue 5: the activities workers poll), and every
 //! rule about them. It must not run anything: no sockets, no store, no
 //! functions. The only IO is reading the config file and the definition
 //! files it names.
@@ -19,6 +20,9 @@
 //! - [`Auth`], [`RateLimit`], [`Mode`]: a route's protection and how it
 //!   answers.
 //! - [`HttpTask`]: the allow-list of HTTP Task targets ([`HttpTaskTarget`]).
+//! - [`Config::activities`]: the activities `[activities.NAME]` declares
+//!   (issue 5), each with its local ARN ([`activity_arn`]); a Task whose
+//!   `Resource` is an undeclared activity is a config error.
 //!
 //! Secrets (a route's `keys_env`, `secret_env`, an http function's or an
 //! allow-list entry's `headers_env`) are read from the environment while the
@@ -64,8 +68,9 @@ use std::time::Duration;
 pub use asl::parse::StateMachineType;
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{
-    RawAllowEntry, RawAllowTable, RawAuth, RawConfig, RawFunction, RawHttpTask, RawLogging,
-    RawRateLimit, RawResponse, RawResponses, RawRoute, RawServer, RawStateMachine, SpannedString,
+    RawActivity, RawAllowEntry, RawAllowTable, RawAuth, RawConfig, RawFunction, RawHttpTask,
+    RawLogging, RawRateLimit, RawResponse, RawResponses, RawRoute, RawServer, RawStateMachine,
+    SpannedString,
 };
 
 /// The default config file name, looked up in the current directory.
@@ -135,6 +140,7 @@ pub struct Config {
     state_machines: Vec<StateMachine>,
     routes: Vec<Route>,
     http_task: HttpTask,
+    activities: Vec<String>,
 }
 
 impl Config {
@@ -175,6 +181,24 @@ impl Config {
     pub fn http_task(&self) -> &HttpTask {
         &self.http_task
     }
+
+    /// Declared activities (`[activities.NAME]`), their names sorted. Every
+    /// activity ARN in a Task of a state machine of this config names one of
+    /// them; [`activity_arn`] gives each its local ARN.
+    pub fn activities(&self) -> &[String] {
+        &self.activities
+    }
+}
+
+/// What a declared activity's ARN starts with: the local region and account,
+/// as the gateway's state machine ARNs (`arn:aws:states:local:000000000000:stateMachine:`).
+pub const ACTIVITY_ARN_PREFIX: &str = "arn:aws:states:local:000000000000:activity:";
+
+/// The local ARN of the activity `name`, e.g.
+/// `arn:aws:states:local:000000000000:activity:resize`. A Task may name the
+/// activity with any region and account; only the name is matched.
+pub fn activity_arn(name: &str) -> String {
+    format!("{ACTIVITY_ARN_PREFIX}{name}")
 }
 
 /// `[http_task]`: where `arn:aws:states:::http:invoke` Tasks may send

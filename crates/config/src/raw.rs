@@ -38,7 +38,16 @@ pub struct RawConfig {
     pub routes: Vec<Option<Spanned<RawRoute>>>,
     /// `[http_task]`.
     pub http_task: Option<Spanned<RawHttpTask>>,
+    /// `[activities.NAME]`.
+    #[serde(default)]
+    pub activities: BTreeMap<SpannedString, Option<Spanned<RawActivity>>>,
 }
+
+/// `[activities.NAME]`: declares the activity NAME. No keys yet; the empty
+/// table is the declaration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActivity {}
 
 /// `[http_task]`: where `arn:aws:states:::http:invoke` Tasks may go.
 #[derive(Debug, Default, Deserialize)]
@@ -279,6 +288,12 @@ pub(crate) fn read(root: Spanned<DeTable<'_>>, problems: &mut Problems<'_>) -> R
                 }
             }
             "http_task" => raw.http_task = item::<RawHttpTask>(value, "http_task", problems),
+            "activities" => {
+                for (k, v) in named_items(value, "activities", "[activities.NAME]", problems) {
+                    let path = child("activities", k.get_ref());
+                    raw.activities.insert(k, item(v, &path, problems));
+                }
+            }
             "routes" => {
                 let span = value.span();
                 match value.into_inner() {
@@ -510,7 +525,8 @@ flat!(
     RawLogging,
     RawResponse,
     RawAuth,
-    RawRateLimit
+    RawRateLimit,
+    RawActivity
 );
 
 impl Nested for RawStateMachine {
@@ -676,9 +692,11 @@ mod tests {
                 "functions",
                 "state_machines",
                 "routes",
-                "http_task"
+                "http_task",
+                "activities"
             ]
         );
+        assert!(fields_of::<RawActivity>().is_empty());
         assert_eq!(fields_of::<RawAllowTable>(), ["url", "headers_env"]);
         assert!(fields_of::<RawStateMachine>().contains(&"type"));
         assert!(fields_of::<RawRoute>().contains(&"execution_name_header"));

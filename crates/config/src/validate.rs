@@ -2,8 +2,9 @@
 //!
 //! Owns the checks on addresses, the store URL, function runtimes (an http
 //! function's `headers_env` values looked up in the environment), the
-//! `[http_task]` allow-list (URL prefixes and their `headers_env`), state
-//! machine definitions (through `asl`), route paths, route protection (auth
+//! `[http_task]` allow-list (URL prefixes and their `headers_env`), activity
+//! names, state machine definitions (through `asl`; every activity a Task
+//! names must be declared), route paths, route protection (auth
 //! secrets looked up in the environment, rate limits, body limits, sync
 //! timeouts) and references between sections. Every check runs even after
 //! an earlier one failed, so one run reports every problem. It must not read
@@ -11,14 +12,16 @@
 //! are parsed, not bound; the store URL is checked, not opened. It must never
 //! put a secret's value into a message: problems name the variable only.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use asl::definition::StateKind;
 use asl::diagnostic::Severity;
-use asl::parse::{ParseOptions, StateMachineType, validate_definition};
+use asl::interpreter::is_activity_arn;
+use asl::parse::{ParseOptions, StateMachineType, parse_definition_with};
 use toml::Spanned;
 use toml::de::DeTable;
 
@@ -83,9 +86,21 @@ fn build(raw: RawConfig, base: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Opt
         .keys()
         .map(|k| k.get_ref().clone())
         .collect();
+    // Every name written counts as declared, even one refused below: its
+    // Tasks would otherwise get a second, misleading "not declared".
+    let declared: BTreeSet<String> = raw.activities.keys().map(|k| k.get_ref().clone()).collect();
+    let mut activities = Some(Vec::new());
+    for (name, item) in raw.activities {
+        let a = item.and_then(|_| activity(&name, p));
+        match (a, activities.as_mut()) {
+            (Some(a), Some(list)) => list.push(a),
+            _ => activities = None,
+        }
+    }
+
     let mut state_machines = Some(Vec::new());
     for (name, item) in raw.state_machines {
-        let m = item.and_then(|m| state_machine(&name, m, base, p));
+        let m = item.and_then(|m| state_machine(&name, m, base, &declared, p));
         match (m, state_machines.as_mut()) {
             (Some(m), Some(list)) => list.push(m),
             _ => state_machines = None,
@@ -123,6 +138,7 @@ fn build(raw: RawConfig, base: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Opt
         state_machines: state_machines?,
         routes: routes?,
         http_task: http_task?,
+        activities: activities?,
     })
 }
 
@@ -684,6 +700,31 @@ fn allow_url(value: &SpannedString, key: &str, p: &mut Problems<'_>) -> Option<(
     Some(())
 }
 
+// ------------------------------------------------------------ activities
+
+/// AWS's rule for state machine and activity names (CreateStateMachine and
+/// CreateActivity `name`): 1-80 characters, none of them whitespace, a
+/// control character, a bracket, a wildcard or special punctuation.
+fn is_aws_name(name: &str) -> bool {
+    let bad_char =
+        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+    !name.is_empty() && name.chars().count() <= 80 && !name.chars().any(bad_char)
+}
+
+/// `[activities.NAME]`: the name is the whole declaration.
+fn activity(name: &SpannedString, p: &mut Problems<'_>) -> Option<String> {
+    let n = name.get_ref();
+    if !is_aws_name(n) {
+        p.at(
+            name.span(),
+            &child("activities", n),
+            "an activity name is 1-80 characters without whitespace, brackets, wildcards or any of \" # % \\ ^ | ~ ` $ & , ; : /",
+        );
+        return None;
+    }
+    Some(n.clone())
+}
+
 // -------------------------------------------------------- state machines
 
 const TYPES: [&str; 2] = ["STANDARD", "EXPRESS"];
@@ -693,6 +734,7 @@ fn state_machine(
     name: &SpannedString,
     raw: Spanned<RawStateMachine>,
     base: &Path,
+    declared: &BTreeSet<String>,
     p: &mut Problems<'_>,
 ) -> Option<StateMachine> {
     let path = child("state_machines", name.get_ref());
@@ -700,11 +742,8 @@ fn state_machine(
     let span = raw.span();
     let raw = raw.into_inner();
     let n = name.get_ref();
-    // AWS's rule for state machine names (CreateStateMachine `name`).
-    let bad_char =
-        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
     let mut ok = true;
-    if n.is_empty() || n.chars().count() > 80 || n.chars().any(bad_char) {
+    if !is_aws_name(n) {
         p.at(
             name.span(),
             &path,
@@ -792,14 +831,44 @@ fn state_machine(
     let definition = match (source, state_machine_type) {
         (Some((text, source, at, field)), Some(state_machine_type)) => {
             let options = ParseOptions { state_machine_type };
-            let errors: Vec<_> = validate_definition(&text, &options)
-                .into_iter()
-                .filter(|d| d.severity == Severity::Error)
-                .collect();
-            for d in &errors {
-                p.at(at.span(), &key(field), format!("invalid definition: {d}"));
+            match parse_definition_with(&text, &options) {
+                Ok(definition) => {
+                    let mut defined = true;
+                    // The arena holds every state of every scope, so Tasks
+                    // in Parallel branches and Map item processors count.
+                    for state in &definition.states {
+                        let StateKind::Task(task) = &state.kind else {
+                            continue;
+                        };
+                        if !is_activity_arn(&task.resource) {
+                            continue;
+                        }
+                        // Matched by name, any region and account, as
+                        // Lambda function ARNs are.
+                        let activity = task.resource.rsplit(':').next().unwrap_or_default();
+                        if !declared.contains(activity) {
+                            p.at(
+                                at.span(),
+                                &key(field),
+                                format!(
+                                    "invalid definition: activity \"{activity}\" is not declared; add [{}] to stepgate.toml (Task state \"{}\" at {}/Resource)",
+                                    child("activities", activity),
+                                    state.name,
+                                    state.location,
+                                ),
+                            );
+                            defined = false;
+                        }
+                    }
+                    defined.then_some((text, source))
+                }
+                Err(diagnostics) => {
+                    for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+                        p.at(at.span(), &key(field), format!("invalid definition: {d}"));
+                    }
+                    None
+                }
             }
-            errors.is_empty().then_some((text, source))
         }
         _ => None,
     };

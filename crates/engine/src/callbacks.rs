@@ -146,6 +146,12 @@ impl Callbacks {
             .retain(|_, w| w.execution_arn != execution_arn || still_pending(w.task));
     }
 
+    /// Whether no token waits at all (the common case: no step needs to
+    /// look for tokens to forget).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }

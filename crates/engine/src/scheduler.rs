@@ -872,11 +872,13 @@ impl<S: Store> Engine<S> {
             committed?;
             logger.log(&record.arn, &applied.history);
             self.perform(&record, &applied, &tx);
-            let pending: std::collections::BTreeSet<_> =
-                live.pending_tasks().map(|t| t.task).collect();
-            self.inner
-                .callbacks
-                .forget(&record.arn, |task| pending.contains(&task));
+            if !self.inner.callbacks.is_empty() {
+                let pending: std::collections::BTreeSet<_> =
+                    live.pending_tasks().map(|t| t.task).collect();
+                self.inner
+                    .callbacks
+                    .forget(&record.arn, |task| pending.contains(&task));
+            }
             if applied.finished {
                 break;
             }

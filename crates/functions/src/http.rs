@@ -89,21 +89,7 @@ impl HttpFunction {
 
         let mut default_headers = HeaderMap::new();
         for header in headers {
-            let header_name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
-                refused(format!(
-                    "headers_env: \"{}\" is not an HTTP header name",
-                    header.name
-                ))
-            })?;
-            // The message names the variable only: the value is a secret.
-            let mut value = HeaderValue::from_str(header.value.expose()).map_err(|_| {
-                refused(format!(
-                    "headers_env.{}: environment variable {} does not hold a valid HTTP header value",
-                    header.name, header.env
-                ))
-            })?;
-            // Keeps the value out of the HTTP library's debug output.
-            value.set_sensitive(true);
+            let (header_name, value) = secret_header(header).map_err(refused)?;
             default_headers.append(header_name, value);
         }
 
@@ -336,6 +322,28 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     text
+}
+
+/// A `headers_env` header as sent: its value marked sensitive, which keeps
+/// it out of the HTTP library's debug output. The error names the variable,
+/// never the value (a secret).
+pub(crate) fn secret_header(
+    header: &config::HttpHeader,
+) -> Result<(HeaderName, HeaderValue), String> {
+    let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
+        format!(
+            "headers_env: \"{}\" is not an HTTP header name",
+            header.name
+        )
+    })?;
+    let mut value = HeaderValue::from_str(header.value.expose()).map_err(|_| {
+        format!(
+            "headers_env.{}: environment variable {} does not hold a valid HTTP header value",
+            header.name, header.env
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
 }
 
 #[cfg(test)]

@@ -160,21 +160,7 @@ impl HttpTaskClient {
             }
             let mut headers = Vec::new();
             for header in &entry.headers {
-                let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
-                    refused(format!(
-                        "headers_env: \"{}\" is not an HTTP header name",
-                        header.name
-                    ))
-                })?;
-                // The message names the variable only: the value is a secret.
-                let mut value = HeaderValue::from_str(header.value.expose()).map_err(|_| {
-                    refused(format!(
-                        "headers_env.{}: environment variable {} does not hold a valid HTTP header value",
-                        header.name, header.env
-                    ))
-                })?;
-                value.set_sensitive(true);
-                headers.push((name, value));
+                headers.push(crate::http::secret_header(header).map_err(refused)?);
             }
             targets.push(Target { prefix, headers });
         }

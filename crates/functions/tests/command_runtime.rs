@@ -1,18 +1,18 @@
 //! The `command` runtime through the public API: a config with small `sh`
 //! scripts, invoked as the engine invokes tasks (`TaskInvoker::invoke`).
 
+mod common;
+use common::{INVOKE, error, invoke, task};
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use asl::failure::Failure;
-use asl::interpreter::TaskRequest;
 use engine::scheduler::TaskInvoker;
 use functions::FunctionInvoker;
 use serde_json::{Value, json};
 
-const INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function";
 
 /// A temp dir holding `stepgate.toml` and the scripts it runs.
@@ -37,33 +37,6 @@ fn function(name: &str, script: &str, extra: &str) -> String {
     format!(
         "[functions.{name}]\nruntime = \"command\"\ncommand = [\"sh\", \"{script}\"]\n{extra}\n"
     )
-}
-
-fn task(resource: &str, parameters: Value, timeout_seconds: Option<u64>) -> TaskRequest {
-    TaskRequest {
-        task: 1,
-        resource: resource.to_owned(),
-        parameters,
-        state_name: "T".into(),
-        timeout_seconds,
-        heartbeat_seconds: None,
-        task_token: None,
-    }
-}
-
-async fn invoke(invoker: &FunctionInvoker, name: &str, payload: Value) -> Result<Value, Failure> {
-    invoker
-        .invoke(task(
-            INVOKE,
-            json!({"FunctionName": name, "Payload": payload}),
-            None,
-        ))
-        .await
-}
-
-fn error(result: Result<Value, Failure>) -> (String, String) {
-    let f = result.expect_err("a failure");
-    (f.error.unwrap_or_default(), f.cause.unwrap_or_default())
 }
 
 /// Whether a process is gone (or a zombie, which holds no resources but

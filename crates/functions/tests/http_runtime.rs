@@ -2,12 +2,13 @@
 //! `127.0.0.1:0`) playing the function, invoked as the engine invokes tasks
 //! (`TaskInvoker::invoke`).
 
+mod common;
+use common::{INVOKE, error, invoke, task};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use asl::failure::Failure;
-use asl::interpreter::TaskRequest;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,7 +19,6 @@ use engine::scheduler::TaskInvoker;
 use functions::FunctionInvoker;
 use serde_json::{Value, json};
 
-const INVOKE: &str = "arn:aws:states:::lambda:invoke";
 /// The environment variable `headers_env` names; given to the config
 /// through `parse_with_env`, never set in the process.
 const TOKEN_VAR: &str = "HTTP_RUNTIME_TEST_TOKEN";
@@ -140,33 +140,6 @@ async fn setup(functions: &str) -> Setup {
 /// One `[functions.NAME]` with `runtime = "http"` at `{base}PATH`.
 fn function(name: &str, path: &str, extra: &str) -> String {
     format!("[functions.{name}]\nruntime = \"http\"\nurl = \"{{base}}{path}\"\n{extra}\n")
-}
-
-fn task(resource: &str, parameters: Value, timeout_seconds: Option<u64>) -> TaskRequest {
-    TaskRequest {
-        task: 1,
-        resource: resource.to_owned(),
-        parameters,
-        state_name: "T".into(),
-        timeout_seconds,
-        heartbeat_seconds: None,
-        task_token: None,
-    }
-}
-
-async fn invoke(invoker: &FunctionInvoker, name: &str, payload: Value) -> Result<Value, Failure> {
-    invoker
-        .invoke(task(
-            INVOKE,
-            json!({"FunctionName": name, "Payload": payload}),
-            None,
-        ))
-        .await
-}
-
-fn error(result: Result<Value, Failure>) -> (String, String) {
-    let f = result.expect_err("a failure");
-    (f.error.unwrap_or_default(), f.cause.unwrap_or_default())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

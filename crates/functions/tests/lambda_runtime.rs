@@ -2,17 +2,16 @@
 //! runtime client (`examples/lambda_echo.rs`, the `lambda_runtime` crate,
 //! unmodified), invoked as the engine invokes tasks.
 
+mod common;
+use common::{INVOKE, error, invoke, task};
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use asl::failure::Failure;
-use asl::interpreter::TaskRequest;
 use engine::scheduler::TaskInvoker;
 use functions::FunctionInvoker;
 use serde_json::{Value, json};
-
-const INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
 /// The example binary, built once if this test run did not build it.
 fn lambda_echo() -> PathBuf {
@@ -60,37 +59,13 @@ fn setup(extra: &str) -> Setup {
     Setup { _dir: dir, invoker }
 }
 
-fn task(parameters: Value, timeout_seconds: Option<u64>) -> TaskRequest {
-    TaskRequest {
-        task: 1,
-        resource: INVOKE.to_owned(),
-        parameters,
-        state_name: "T".into(),
-        timeout_seconds,
-        heartbeat_seconds: None,
-        task_token: None,
-    }
-}
-
-async fn invoke(invoker: &FunctionInvoker, payload: Value) -> Result<Value, Failure> {
-    invoker
-        .invoke(task(
-            json!({"FunctionName": "echo", "Payload": payload}),
-            None,
-        ))
-        .await
-}
-
-fn error(result: Result<Value, Failure>) -> (String, String) {
-    let f = result.expect_err("a failure");
-    (f.error.unwrap_or_default(), f.cause.unwrap_or_default())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmodified_rust_lambda_gets_the_event_and_lambdas_context() {
     let s = setup("");
     let event = json!({"quote": "it's \"x\" \\ é 日本", "n": [1, 2, {"a": null}]});
-    let out = invoke(&s.invoker, event.clone()).await.expect("invoked");
+    let out = invoke(&s.invoker, "echo", event.clone())
+        .await
+        .expect("invoked");
     assert_eq!(out["StatusCode"], 200);
     let payload = &out["Payload"];
     assert_eq!(payload["echo"], event, "the event arrives exactly");
@@ -119,7 +94,11 @@ async fn an_unmodified_rust_lambda_gets_the_event_and_lambdas_context() {
     let arn = "arn:aws:lambda:us-east-1:123456789012:function:echo:live";
     let out = s
         .invoker
-        .invoke(task(json!({"FunctionName": arn, "Payload": {}}), None))
+        .invoke(task(
+            INVOKE,
+            json!({"FunctionName": arn, "Payload": {}}),
+            None,
+        ))
         .await
         .expect("invoked by ARN");
     assert_eq!(out["Payload"]["invoked_arn"], arn);
@@ -130,7 +109,9 @@ async fn processes_stay_warm_and_are_reused() {
     let s = setup("");
     let mut pids = Vec::new();
     for i in 0..20 {
-        let out = invoke(&s.invoker, json!({"i": i})).await.expect("invoked");
+        let out = invoke(&s.invoker, "echo", json!({"i": i}))
+            .await
+            .expect("invoked");
         pids.push(out["Payload"]["pid"].as_u64().expect("pid"));
     }
     assert!(
@@ -145,6 +126,7 @@ async fn function_errors_keep_their_type_and_the_process() {
     let (name, cause) = error(
         invoke(
             &s.invoker,
+            "echo",
             json!({"fail": "HandlerError", "message": "bad input"}),
         )
         .await,
@@ -154,22 +136,30 @@ async fn function_errors_keep_their_type_and_the_process() {
     assert_eq!(cause["errorType"], "HandlerError");
     assert_eq!(cause["errorMessage"], "bad input");
     // An error is an answer: the process is still warm.
-    let a = invoke(&s.invoker, json!({})).await.expect("invoked");
-    let b = invoke(&s.invoker, json!({})).await.expect("invoked");
+    let a = invoke(&s.invoker, "echo", json!({}))
+        .await
+        .expect("invoked");
+    let b = invoke(&s.invoker, "echo", json!({}))
+        .await
+        .expect("invoked");
     assert_eq!(a["Payload"]["pid"], b["Payload"]["pid"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_invocation_is_lambda_unknown_and_the_next_one_restarts_it() {
     let s = setup("");
-    let before = invoke(&s.invoker, json!({})).await.expect("invoked");
-    let (name, cause) = error(invoke(&s.invoker, json!({"crash": 3})).await);
+    let before = invoke(&s.invoker, "echo", json!({}))
+        .await
+        .expect("invoked");
+    let (name, cause) = error(invoke(&s.invoker, "echo", json!({"crash": 3})).await);
     assert_eq!(name, "Lambda.Unknown");
     assert!(
         cause.contains("Runtime exited with error") && cause.contains('3'),
         "{cause}"
     );
-    let after = invoke(&s.invoker, json!({})).await.expect("restarted");
+    let after = invoke(&s.invoker, "echo", json!({}))
+        .await
+        .expect("restarted");
     assert_ne!(
         before["Payload"]["pid"], after["Payload"]["pid"],
         "a fresh process"
@@ -180,7 +170,7 @@ async fn a_crash_mid_invocation_is_lambda_unknown_and_the_next_one_restarts_it()
 async fn a_stuck_invocation_is_killed_at_the_function_timeout() {
     let s = setup("timeout_seconds = 1");
     let started = Instant::now();
-    let (name, cause) = error(invoke(&s.invoker, json!({"sleep_ms": 10_000})).await);
+    let (name, cause) = error(invoke(&s.invoker, "echo", json!({"sleep_ms": 10_000})).await);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(name, "Lambda.Unknown");
     assert!(
@@ -188,7 +178,7 @@ async fn a_stuck_invocation_is_killed_at_the_function_timeout() {
         "{cause}"
     );
     // The next invocation gets a fresh process and works.
-    invoke(&s.invoker, json!({}))
+    invoke(&s.invoker, "echo", json!({}))
         .await
         .expect("after the timeout");
 }
@@ -199,6 +189,7 @@ async fn a_shorter_task_timeout_is_states_timeout() {
     let result = s
         .invoker
         .invoke(task(
+            INVOKE,
             json!({"FunctionName": "echo", "Payload": {"sleep_ms": 10_000}}),
             Some(1),
         ))
@@ -210,7 +201,7 @@ async fn a_shorter_task_timeout_is_states_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_that_exits_at_init_fails_the_invocation_clearly() {
     let s = setup("environment = { LAMBDA_ECHO_EXIT_AT_INIT = \"7\" }");
-    let (name, cause) = error(invoke(&s.invoker, json!({})).await);
+    let (name, cause) = error(invoke(&s.invoker, "echo", json!({})).await);
     assert_eq!(name, "Lambda.Unknown");
     assert!(cause.contains("Runtime exited with error"), "{cause}");
 }
@@ -219,13 +210,13 @@ async fn a_process_that_exits_at_init_fails_the_invocation_clearly() {
 async fn responses_past_6_mb_are_refused() {
     let s = setup("");
     let started = Instant::now();
-    let (name, cause) = error(invoke(&s.invoker, json!({"big": 7_000_000})).await);
+    let (name, cause) = error(invoke(&s.invoker, "echo", json!({"big": 7_000_000})).await);
     assert_eq!(name, "Function.ResponseSizeTooLarge", "{cause}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "answered, not timed out"
     );
-    let ok = invoke(&s.invoker, json!({"big": 1000}))
+    let ok = invoke(&s.invoker, "echo", json!({"big": 1000}))
         .await
         .expect("small");
     assert_eq!(ok["Payload"].as_str().map(str::len), Some(1000));
@@ -238,7 +229,7 @@ async fn concurrency_bounds_the_warm_processes() {
     for i in 0..12 {
         let invoker = s.invoker.clone();
         calls.push(tokio::spawn(async move {
-            invoke(&invoker, json!({"sleep_ms": 100, "i": i})).await
+            invoke(&invoker, "echo", json!({"sleep_ms": 100, "i": i})).await
         }));
     }
     let started = Instant::now();

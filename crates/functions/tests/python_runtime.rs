@@ -6,18 +6,18 @@
 //! awslambdaric must be installed for `python3` (`.ci/run` installs it);
 //! without it these tests fail, saying how to install it.
 
+mod common;
+use common::{INVOKE, error, invoke, task};
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use asl::failure::Failure;
-use asl::interpreter::TaskRequest;
 use engine::scheduler::TaskInvoker;
 use functions::FunctionInvoker;
 use serde_json::{Value, json};
 
-const INVOKE: &str = "arn:aws:states:::lambda:invoke";
 /// The version `.ci/run` installs.
 const INSTALL: &str = "python3 -m pip install --only-binary=:all: awslambdaric==4.2.2";
 /// The function's `timeout_seconds` in these tests.
@@ -72,27 +72,6 @@ fn setup() -> Setup {
     let config = config::parse(&text, &path).unwrap_or_else(|e| panic!("config: {e}"));
     let invoker = FunctionInvoker::from_config(&config, dir.path()).expect("invoker");
     Setup { _dir: dir, invoker }
-}
-
-fn task(function_name: &str, payload: Value) -> TaskRequest {
-    TaskRequest {
-        task: 1,
-        resource: INVOKE.to_owned(),
-        parameters: json!({"FunctionName": function_name, "Payload": payload}),
-        state_name: "T".into(),
-        timeout_seconds: None,
-        heartbeat_seconds: None,
-        task_token: None,
-    }
-}
-
-async fn invoke(invoker: &FunctionInvoker, payload: Value) -> Result<Value, Failure> {
-    invoker.invoke(task("py", payload)).await
-}
-
-fn error(result: Result<Value, Failure>) -> (String, String) {
-    let f = result.expect_err("a failure");
-    (f.error.unwrap_or_default(), f.cause.unwrap_or_default())
 }
 
 fn pid(out: &Value) -> u64 {
@@ -161,7 +140,9 @@ async fn an_unmodified_python_lambda_gets_the_event_and_lambdas_context() {
                    "deep": {"ключ": {"ü": ["\\", "\""]}}},
         "log": "hello from python ✓"
     });
-    let out = invoke(&s.invoker, event.clone()).await.expect("invoked");
+    let out = invoke(&s.invoker, "py", event.clone())
+        .await
+        .expect("invoked");
     assert_eq!(out["StatusCode"], 200);
     let payload = &out["Payload"];
     assert_eq!(payload["echo"], event, "the event arrives exactly");
@@ -200,7 +181,9 @@ async fn an_unmodified_python_lambda_gets_the_event_and_lambdas_context() {
         json!([1, "two", {"3": null}]),
         json!(null),
     ] {
-        let out = invoke(&s.invoker, event.clone()).await.expect("invoked");
+        let out = invoke(&s.invoker, "py", event.clone())
+            .await
+            .expect("invoked");
         assert_eq!(out["Payload"]["echo"], event);
     }
 
@@ -209,7 +192,11 @@ async fn an_unmodified_python_lambda_gets_the_event_and_lambdas_context() {
     let arn = "arn:aws:lambda:us-east-1:123456789012:function:py:live";
     let out = s
         .invoker
-        .invoke(task(arn, json!({})))
+        .invoke(task(
+            INVOKE,
+            json!({"FunctionName": arn, "Payload": {}}),
+            None,
+        ))
         .await
         .expect("invoked by ARN");
     assert_eq!(out["Payload"]["invoked_arn"], arn);
@@ -222,7 +209,9 @@ async fn the_python_process_stays_warm_and_is_reused() {
     let mut pids = Vec::new();
     let mut request_ids = std::collections::BTreeSet::new();
     for i in 0..10 {
-        let out = invoke(&s.invoker, json!({"i": i})).await.expect("invoked");
+        let out = invoke(&s.invoker, "py", json!({"i": i}))
+            .await
+            .expect("invoked");
         assert_eq!(out["Payload"]["echo"], json!({"i": i}));
         pids.push(pid(&out));
         request_ids.insert(out["Payload"]["request_id"].to_string());
@@ -237,10 +226,11 @@ async fn the_python_process_stays_warm_and_is_reused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_exception_is_named_by_its_class_and_keeps_the_process() {
     let s = setup();
-    let before = invoke(&s.invoker, json!({})).await.expect("invoked");
+    let before = invoke(&s.invoker, "py", json!({})).await.expect("invoked");
     let (name, cause) = error(
         invoke(
             &s.invoker,
+            "py",
             json!({"fail": true, "message": "bad input: \"x\" é"}),
         )
         .await,
@@ -258,7 +248,7 @@ async fn a_handler_exception_is_named_by_its_class_and_keeps_the_process() {
         "the trace names the handler's file: {cause}"
     );
     // An error is an answer: the same process serves the next invocation.
-    let after = invoke(&s.invoker, json!({"again": 1}))
+    let after = invoke(&s.invoker, "py", json!({"again": 1}))
         .await
         .expect("invoked");
     assert_eq!(after["Payload"]["echo"], json!({"again": 1}));
@@ -268,14 +258,14 @@ async fn a_handler_exception_is_named_by_its_class_and_keeps_the_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_is_lambda_unknown_and_the_next_invocation_starts_a_new_process() {
     let s = setup();
-    let before = invoke(&s.invoker, json!({})).await.expect("invoked");
-    let (name, cause) = error(invoke(&s.invoker, json!({"crash": true})).await);
+    let before = invoke(&s.invoker, "py", json!({})).await.expect("invoked");
+    let (name, cause) = error(invoke(&s.invoker, "py", json!({"crash": true})).await);
     assert_eq!(name, "Lambda.Unknown", "{cause}");
     assert!(
         cause.contains("Runtime exited with error") && cause.contains('3'),
         "{cause}"
     );
-    let after = invoke(&s.invoker, json!({"after": "crash"}))
+    let after = invoke(&s.invoker, "py", json!({"after": "crash"}))
         .await
         .expect("restarted");
     assert_eq!(after["Payload"]["echo"], json!({"after": "crash"}));

@@ -68,27 +68,22 @@ impl<S: Store> Engine<S> {
         let (state_machine, input, name) = parameters(&request.parameters)?;
         let state_machine_arn = self.resolve_state_machine(&state_machine, parent).await?;
         let name = name.unwrap_or_else(|| derived_name(&parent.arn, request.task));
+        // A child of the same name and input, running or finished, is
+        // this task's own from before a restart.
         let started = self
-            .start_execution(StartRequest {
+            .start_or_find(StartRequest {
                 state_machine_arn,
                 name: Some(name),
-                input: Some(input.clone()),
+                input: Some(input),
             })
             .await;
         let child = match started {
             Ok(StartOutcome::Started(r) | StartOutcome::AlreadyStarted(r)) => r,
-            // A finished child of the same name and input is this task's
-            // own child from before a restart.
             Err(EngineError::Store(StoreError::ExecutionAlreadyExists { arn })) => {
-                match self.store().execution(&arn).await {
-                    Ok(Some(existing)) if same_json(&existing.input, &input) => existing,
-                    _ => {
-                        return Err(Failure::new(
-                            "StepFunctions.ExecutionAlreadyExistsException",
-                            format!("Execution Already Exists: '{arn}'"),
-                        ));
-                    }
-                }
+                return Err(Failure::new(
+                    "StepFunctions.ExecutionAlreadyExistsException",
+                    format!("Execution Already Exists: '{arn}'"),
+                ));
             }
             Err(e) => return Err(start_failure(&e)),
         };
@@ -251,14 +246,6 @@ fn start_failure(e: &EngineError) -> Failure {
         _ => STATES_TASK_FAILED,
     };
     Failure::new(name, e.to_string())
-}
-
-fn same_json(a: &str, b: &str) -> bool {
-    a == b
-        || matches!(
-            (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)),
-            (Ok(x), Ok(y)) if x == y
-        )
 }
 
 #[cfg(test)]

@@ -417,6 +417,31 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// `StartExecution` for a caller that may repeat the same named start
+    /// (a webhook redelivery, a re-run command, a task run again after a
+    /// restart): an execution of that name with the same input — running
+    /// or already finished — is this start's own and is returned as
+    /// `AlreadyStarted`; a different input stays `ExecutionAlreadyExists`.
+    pub async fn start_or_find(&self, request: StartRequest) -> Result<StartOutcome, EngineError> {
+        let input = request
+            .name
+            .is_some()
+            .then(|| request.input.clone().unwrap_or_else(|| "{}".to_owned()));
+        match self.start_execution(request).await {
+            Err(EngineError::Store(StoreError::ExecutionAlreadyExists { arn }))
+                if let Some(input) = &input =>
+            {
+                match self.inner.store.execution(&arn).await? {
+                    Some(existing) if same_json(&existing.input, input) => {
+                        Ok(StartOutcome::AlreadyStarted(existing))
+                    }
+                    _ => Err(StoreError::ExecutionAlreadyExists { arn }.into()),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Runs an execution's first step (up to its first task, timer or end)
     /// and stores it with the start; then performs its effects and, unless
     /// it ended, keeps running it in the background on `permit`.
@@ -1131,6 +1156,15 @@ fn durable_step(applied: &mut Applied, express: bool) -> store::ExecutionStep {
     } else {
         std::mem::take(&mut applied.step)
     }
+}
+
+/// JSON equality (object key order and spacing do not matter).
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 fn invalid_input(e: &serde_json::Error) -> EngineError {

@@ -548,3 +548,37 @@ async fn starts_beyond_the_running_slots_are_stored_and_run_when_a_slot_frees() 
         previous_stop = stop;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn start_or_find_returns_a_finished_execution_of_the_same_name_and_input() {
+    let store = store_with(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        StateMachineType::Standard,
+    )
+    .await;
+    let engine = engine(store, Arc::new(NoTasks));
+    let request = |input: &str| StartRequest {
+        state_machine_arn: SM.into(),
+        name: Some("again".into()),
+        input: Some(input.into()),
+    };
+    let first = started(engine.start_or_find(request(r#"{"a": 1}"#)).await.unwrap());
+    // Finished already (a Pass); the same input, spaced differently, is it.
+    match engine.start_or_find(request(r#"{"a":1}"#)).await.unwrap() {
+        StartOutcome::AlreadyStarted(r) => {
+            assert_eq!(r.arn, first);
+            assert_eq!(r.status, ExecutionStatus::Succeeded);
+        }
+        other => panic!("{other:?}"),
+    }
+    let other = engine.start_or_find(request(r#"{"a": 2}"#)).await;
+    assert!(
+        matches!(
+            other,
+            Err(engine::scheduler::EngineError::Store(
+                StoreError::ExecutionAlreadyExists { .. }
+            ))
+        ),
+        "{other:?}"
+    );
+}

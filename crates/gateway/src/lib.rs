@@ -574,12 +574,9 @@ async fn start<S: Store>(
     route: &GatewayRoute,
     request: StartRequest,
 ) -> Result<Started, api::ApiError> {
-    // Kept only for a named start: comparing a redelivery's payload.
-    let named_input = request
-        .name
-        .is_some()
-        .then(|| request.input.clone().unwrap_or_else(|| "{}".to_owned()));
-    match engine.start_execution(request).await {
+    // A named redelivery is the same delivery, already durably accepted,
+    // while the execution runs and after it finished: acknowledged again.
+    match engine.start_or_find(request).await {
         Ok(StartOutcome::Started(r)) => {
             tracing::debug!(execution_arn = %r.arn, path = %route.path.text, "webhook submitted");
             Ok(Started {
@@ -588,35 +585,15 @@ async fn start<S: Store>(
             })
         }
         Ok(StartOutcome::AlreadyStarted(r)) => {
-            tracing::debug!(execution_arn = %r.arn, path = %route.path.text, "redelivery of a running execution acknowledged");
+            tracing::info!(execution_arn = %r.arn, path = %route.path.text, status = r.status.as_str(), "redelivery acknowledged");
             Ok(Started {
                 arn: r.arn,
                 start_time: r.start_time,
             })
         }
-        // A named redelivery after the execution finished: the store cannot
-        // tell "finished" from "different input", so look. Same input = the
-        // same delivery, already durably accepted: acknowledge it again.
-        Err(EngineError::Store(StoreError::ExecutionAlreadyExists { arn }))
-            if let Some(input) = &named_input =>
-        {
-            match engine.store().execution(&arn).await {
-                Ok(Some(existing)) if same_json(&existing.input, input) => {
-                    tracing::info!(execution_arn = %arn, path = %route.path.text, "redelivery of a finished execution acknowledged");
-                    Ok(Started {
-                        arn,
-                        start_time: existing.start_time,
-                    })
-                }
-                Ok(_) => {
-                    tracing::warn!(execution_arn = %arn, path = %route.path.text, "webhook failed: an execution with this name exists with a different input");
-                    Err(StoreError::ExecutionAlreadyExists { arn }.into())
-                }
-                Err(e) => {
-                    tracing::error!(execution_arn = %arn, path = %route.path.text, error = %e, "webhook failed");
-                    Err(e.into())
-                }
-            }
+        Err(e @ EngineError::Store(StoreError::ExecutionAlreadyExists { .. })) => {
+            tracing::warn!(path = %route.path.text, error = %e, "webhook failed: an execution with this name exists with a different input");
+            Err(e.into())
         }
         Err(e) => {
             tracing::error!(state_machine_arn = %route.state_machine_arn, path = %route.path.text, error = %e, "webhook failed: the execution was not started");
@@ -704,15 +681,4 @@ fn sync_response(record: &store::ExecutionRecord) -> Value {
         api::actions::describe_execution::DescribeExecutionOutput::from(record.clone()),
     )
     .unwrap_or(Value::Null)
-}
-
-/// JSON equality (object key order does not matter).
-fn same_json(a: &str, b: &str) -> bool {
-    match (
-        serde_json::from_str::<Value>(a),
-        serde_json::from_str::<Value>(b),
-    ) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }

@@ -106,8 +106,10 @@ pub(crate) fn run_durable(
     rt.block_on(async move {
         let arn = gateway::state_machine_arn(&machine.name);
         let engine = start_engine(&path, vec![machine], tasks).await?;
+        // Run again with the same name and input, it is the same execution
+        // (maybe finished meanwhile by recovery): its result is printed.
         let outcome = engine
-            .start_execution(StartRequest {
+            .start_or_find(StartRequest {
                 state_machine_arn: arn,
                 name,
                 input: Some(input),
